@@ -1,0 +1,65 @@
+"""django-ninja APIs: `openai_api` at /v1 (OpenAI-compatible) and `api` at /api (management JSON API).
+
+Domain errors become HTTP in one place each: `install_error_handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError as NinjaAuthError
+from ninja.errors import HttpError, ValidationError
+
+from routerapp import errors
+from routerapp.api.openai import json_response
+from routerapp.api.openai import router as openai_router
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(error: errors.RouterError):
+    return json_response(error.to_dict(), status=error.status, headers=error.headers())
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(errors.RouterError)
+    def router_error(request: HttpRequest, exc: errors.RouterError):
+        return error_response(exc)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError):
+        first = exc.errors[0] if exc.errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "payload"))
+        message = f"{where}: {first.get('msg', 'invalid value')}" if where else "Invalid request."
+        return error_response(errors.InvalidRequestError(message, param=where or None))
+
+    @api.exception_handler(NinjaAuthError)
+    def auth_error(request: HttpRequest, exc: NinjaAuthError):
+        return error_response(errors.AuthenticationError("Missing or invalid credentials."))
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        return error_response(errors.InvalidRequestError(str(exc), status=exc.status_code))
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception):
+        # A bug must still answer in the shape clients parse, without a traceback.
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(errors.RouterError("The router failed to process the request; it has been logged."))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404):
+        return error_response(errors.InvalidRequestError(str(exc) or "Not found.", status=404, code="not_found"))
+
+
+openai_api = NinjaAPI(
+    title="LLM router — OpenAI-compatible API",
+    version="1",
+    urls_namespace="openai",
+    docs_url=None,
+    openapi_url=None,
+)
+openai_api.add_router("/", openai_router)
+install_error_handlers(openai_api)

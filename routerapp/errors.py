@@ -1,0 +1,193 @@
+"""The router's error hierarchy.
+
+Every failure the router can report is one of these. Each carries the decision the rest of the code
+needs: whether a retry on the same deployment can help (`retryable`), which HTTP status the client
+gets, and how the body looks in OpenAI's error shape. Code branches on these attributes, never on
+message text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RouterError(Exception):
+    status: int = 500
+    type: str = "api_error"
+    code: str | None = None
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        if retryable is not None:
+            self.retryable = retryable
+        self.param = param
+        # Seconds the upstream (or our limiter) asked us to wait; honoured by retries and cooldowns.
+        self.retry_after = retry_after
+
+    @property
+    def error_type(self) -> str:
+        """The class name; what QueryRecord.error_type and Attempt.error_type store."""
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, round(self.retry_after)))}
+
+
+class AuthenticationError(RouterError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class RateLimitError(RouterError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+    retryable = True
+
+
+class TimeoutError(RouterError):  # noqa: A001 - the name the issue and clients use
+    status = 504
+    type = "timeout_error"
+    code = "timeout"
+    retryable = True
+
+
+class ProviderUnavailableError(RouterError):
+    """5xx from upstream, connection refused or reset, malformed upstream responses."""
+
+    status = 502
+    type = "api_error"
+    code = "provider_unavailable"
+    retryable = True
+
+
+class InvalidRequestError(RouterError):
+    status = 400
+    type = "invalid_request_error"
+    code = None
+
+
+class ContextWindowExceededError(InvalidRequestError):
+    code = "context_length_exceeded"
+
+
+class ContentPolicyError(InvalidRequestError):
+    code = "content_policy_violation"
+
+
+class BudgetExceededError(RouterError):
+    status = 429
+    type = "budget_exceeded"
+    code = "budget_exceeded"
+
+
+# Client-side refinements of the eight: they keep the parent's retry decision and differ only in status.
+class PermissionDeniedError(InvalidRequestError):
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class ModelNotFoundError(InvalidRequestError):
+    status = 404
+    code = "model_not_found"
+
+
+class RequestTooLargeError(InvalidRequestError):
+    status = 413
+    code = "request_too_large"
+
+
+ERROR_TYPES: dict[str, type[RouterError]] = {
+    cls.__name__: cls
+    for cls in (
+        AuthenticationError,
+        RateLimitError,
+        TimeoutError,
+        ProviderUnavailableError,
+        InvalidRequestError,
+        ContextWindowExceededError,
+        ContentPolicyError,
+        BudgetExceededError,
+        PermissionDeniedError,
+        ModelNotFoundError,
+        RequestTooLargeError,
+    )
+}
+
+
+def classify_http_error(status: int, message: str, *, retry_after: float | None = None) -> RouterError:
+    """Map an upstream HTTP status plus its error text onto our hierarchy.
+
+    The text is only consulted to tell context-window and content-policy rejections apart from other
+    400s, because no provider gives those a status of their own.
+    """
+    lowered = message.lower()
+    if status in (401, 403):
+        return AuthenticationError(f"upstream rejected the credentials: {message}", status=401)
+    if status == 429:
+        return RateLimitError(message, retry_after=retry_after)
+    if status == 408:
+        return TimeoutError(message)
+    if status == 413 or _mentions_context_window(lowered):
+        return ContextWindowExceededError(message)
+    if _mentions_content_policy(lowered):
+        return ContentPolicyError(message)
+    if status == 404:
+        return InvalidRequestError(message, status=404, code="model_not_found")
+    if 400 <= status < 500:
+        return InvalidRequestError(message, status=400)
+    if status == 504:
+        return TimeoutError(message)
+    if status == 529:  # Anthropic "overloaded"
+        return ProviderUnavailableError(message, status=503, retry_after=retry_after)
+    return ProviderUnavailableError(message, status=503 if status == 503 else 502, retry_after=retry_after)
+
+
+def _mentions_context_window(text: str) -> bool:
+    return any(
+        marker in text
+        for marker in (
+            "context length",
+            "context_length",
+            "context window",
+            "maximum context",
+            "prompt is too long",
+            "too many tokens",
+            "input is too long",
+        )
+    )
+
+
+def _mentions_content_policy(text: str) -> bool:
+    return any(marker in text for marker in ("content policy", "content_policy", "content management policy", "safety system"))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

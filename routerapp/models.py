@@ -1,0 +1,236 @@
+"""The domain: providers and their deployments, client keys, and the history of every request."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from routerapp.secrets import decrypt, encrypt, resolve_secret
+
+
+class Provider(models.Model):
+    """An upstream service speaking one wire protocol (`kind`)."""
+
+    class Kind(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible"
+        ANTHROPIC = "anthropic", "Anthropic"
+        OLLAMA = "ollama", "Ollama"
+        SIMULATED = "simulated", "Simulated (built in)"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    base_url = models.URLField(max_length=500, blank=True)
+    # Either an `env:VAR` reference (preferred: the secret never enters the database) ...
+    api_key_ref = models.CharField(max_length=200, blank=True, help_text="env:VARIABLE_NAME")
+    # ... or the key itself, encrypted with a key derived from SECRET_KEY.
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    timeout_s = models.FloatField(default=60.0)
+    extra_headers = models.JSONField(default=dict, blank=True)
+    # Kind-specific settings, e.g. the simulated provider's latency and failure rate.
+    options = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_api_key(self, value: str) -> None:
+        """Store a key: `env:VAR` references stay references, anything else is encrypted."""
+        if value.startswith("env:"):
+            self.api_key_ref, self.api_key_encrypted = value, ""
+        else:
+            self.api_key_ref, self.api_key_encrypted = "", encrypt(value) if value else ""
+
+    def resolved_api_key(self) -> str:
+        if self.api_key_ref:
+            return resolve_secret(self.api_key_ref)
+        return decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+
+    @property
+    def has_stored_secret(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+
+class ModelGroup(models.Model):
+    """A client-facing model name and how requests for it are routed across its deployments."""
+
+    name = models.CharField(max_length=200, unique=True)
+    strategy = models.CharField(max_length=50, default="simple-shuffle")
+    # Ordered lists of other model names to try when this one is exhausted.
+    fallbacks = models.JSONField(default=list, blank=True)
+    context_window_fallbacks = models.JSONField(default=list, blank=True)
+    content_policy_fallbacks = models.JSONField(default=list, blank=True)
+    # Empty means "use the router defaults" (settings.ROUTER).
+    num_retries = models.PositiveSmallIntegerField(null=True, blank=True)
+    timeout_s = models.FloatField(null=True, blank=True)
+    # Streams: longest wait for the first chunk, and between two chunks.
+    first_token_timeout_s = models.FloatField(null=True, blank=True)
+    chunk_timeout_s = models.FloatField(null=True, blank=True)
+    allowed_fails = models.PositiveSmallIntegerField(null=True, blank=True)
+    cooldown_s = models.FloatField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Deployment(models.Model):
+    """One model on one provider, serving a ModelGroup."""
+
+    model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="deployments")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="deployments")
+    upstream_model = models.CharField(max_length=200)
+    weight = models.FloatField(default=1.0)
+    rpm = models.PositiveIntegerField(null=True, blank=True)
+    tpm = models.PositiveIntegerField(null=True, blank=True)
+    # Price overrides in USD per million tokens; empty means "look it up in genai-prices".
+    input_cost_per_mtok = models.FloatField(null=True, blank=True)
+    output_cost_per_mtok = models.FloatField(null=True, blank=True)
+    context_window = models.PositiveIntegerField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    # Written by the health check.
+    health_status = models.CharField(max_length=20, default="unknown")
+    health_error = models.TextField(blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+    health_latency_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_group", "provider", "upstream_model"], name="unique_deployment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_group.name} → {self.provider.name}/{self.upstream_model}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider.name}/{self.upstream_model}"
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A client credential. Only its SHA-256 is stored; the key itself is shown once, at creation."""
+
+    PREFIX = "sk-rt-"
+
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False, help_text="First characters, to recognise a key.")
+    # Client-facing model names this key may use; empty means all.
+    allowed_models = models.JSONField(default=list, blank=True)
+    rpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    # Money spent so far; the history writer adds to it in batches.
+    spent_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def create_key(cls, name: str, **fields) -> tuple[ApiKey, str]:
+        """Create a key row and return it with the raw key, which is not stored anywhere."""
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(name=name, key_hash=hash_key(raw), prefix=raw[: len(cls.PREFIX) + 4], **fields)
+        return key, raw
+
+
+class QueryRecordQuerySet(models.QuerySet):
+    def since(self, moment: datetime) -> QueryRecordQuerySet:
+        return self.filter(created_at__gte=moment)
+
+    def in_last(self, window: timedelta) -> QueryRecordQuerySet:
+        return self.since(timezone.now() - window)
+
+    def failed(self) -> QueryRecordQuerySet:
+        return self.filter(status=QueryRecord.Status.ERROR)
+
+    def succeeded(self) -> QueryRecordQuerySet:
+        return self.filter(status=QueryRecord.Status.OK)
+
+
+class QueryRecord(models.Model):
+    """One client request that reached the router, failed or not.
+
+    Kept lean on purpose: static config is referenced, not copied, and bodies are only stored when
+    ROUTER["STORE_BODIES"] says so, so the table stays cheap at millions of rows.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        ERROR = "error"
+        CANCELLED = "cancelled"  # the client went away mid-stream
+
+    request_id = models.CharField(max_length=40, unique=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="queries")
+    model = models.CharField(max_length=200, help_text="The model name the client asked for.")
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="queries", help_text="Who answered."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices)
+    http_status = models.PositiveSmallIntegerField(default=200)
+    error_type = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    stream = models.BooleanField(default=False)
+    latency_ms = models.FloatField(default=0)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    overhead_ms = models.FloatField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    attempts_count = models.PositiveSmallIntegerField(default=0)
+    # Why deployments were passed over: [{"deployment": id, "reason": "cooldown" | "rate_limited" | ...}]
+    skipped = models.JSONField(default=list, blank=True)
+    fallback_used = models.BooleanField(default=False)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = QueryRecordQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Dashboards and stats: time windows, overall and per key / deployment / model.
+            models.Index(fields=["created_at"], name="query_created"),
+            models.Index(fields=["api_key", "created_at"], name="query_key_created"),
+            models.Index(fields=["deployment", "created_at"], name="query_deployment_created"),
+            models.Index(fields=["model", "created_at"], name="query_model_created"),
+            # Error pages: recent failures.
+            models.Index(fields=["status", "created_at"], name="query_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.model} {self.status}"
+
+
+class Attempt(models.Model):
+    """One upstream call made for a QueryRecord (retries and fallbacks each add one)."""
+
+    query = models.ForeignKey(QueryRecord, on_delete=models.CASCADE, related_name="attempts")
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts")
+    retry = models.PositiveSmallIntegerField(default=0, help_text="0 for the first try on this deployment.")
+    status = models.CharField(max_length=10)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_type = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    # Offset from the start of the request, for the waterfall.
+    start_ms = models.FloatField(default=0)
+    latency_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["query_id", "start_ms"]
+        indexes = [models.Index(fields=["deployment", "created_at"], name="attempt_deployment_created")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.retry} {self.status}"

@@ -1,0 +1,1 @@
+"""Query optimization: task detection, rewriting strategies, quality scoring and learning."""

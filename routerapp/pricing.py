@@ -1,0 +1,45 @@
+"""What a request cost: usage × price, from the deployment's override or genai-prices."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from genai_prices import Usage as PriceUsage
+from genai_prices import calc_price
+
+from routerapp.providers.base import Usage
+from routerapp.routing.table import DeploymentInfo
+
+# genai-prices provider ids for our adapter kinds, where the kind names one vendor.
+PROVIDER_IDS = {"anthropic": "anthropic"}
+MTOK = 1_000_000
+
+
+@lru_cache(maxsize=4096)
+def _catalogue_price(upstream_model: str, kind: str) -> tuple[float, float]:
+    """USD per million input and output tokens, or zeros when genai-prices does not know the model."""
+    try:
+        calc = calc_price(
+            PriceUsage(input_tokens=MTOK, output_tokens=MTOK), upstream_model, provider_id=PROVIDER_IDS.get(kind)
+        )
+    except LookupError:
+        return 0.0, 0.0
+    return float(calc.input_price), float(calc.output_price)
+
+
+def price_per_mtok(deployment: DeploymentInfo) -> tuple[float, float]:
+    if deployment.provider.kind in ("simulated", "ollama") and (
+        deployment.input_cost_per_mtok is None and deployment.output_cost_per_mtok is None
+    ):
+        return 0.0, 0.0  # local models: no catalogue price, no bill
+    inp, out = deployment.input_cost_per_mtok, deployment.output_cost_per_mtok
+    if inp is None or out is None:
+        cat_in, cat_out = _catalogue_price(deployment.upstream_model, deployment.provider.kind)
+        inp = cat_in if inp is None else inp
+        out = cat_out if out is None else out
+    return inp, out
+
+
+def cost_usd(deployment: DeploymentInfo, usage: Usage) -> float:
+    inp, out = price_per_mtok(deployment)
+    return (usage.prompt_tokens * inp + usage.completion_tokens * out) / MTOK

@@ -1,0 +1,286 @@
+"""What every provider adapter speaks: requests in, results and chunks out, in OpenAI's shape.
+
+Adapters translate one upstream wire protocol to and from these types over httpx. They make no
+routing decisions: a failure is raised as a `RouterError` subclass and the router decides what to do.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+
+from routerapp import errors
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    # True when we counted tokens ourselves because the upstream did not say.
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """One chat request as the router sees it, already validated.
+
+    `params` holds every other OpenAI parameter (temperature, max_tokens, tools, ...) so that an
+    OpenAI-compatible upstream receives them untouched.
+    """
+
+    model: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    stream: bool = False
+    include_usage: bool = False
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Per-request overrides of the model's settings (OpenAI SDK `extra_body`).
+    timeout_s: float | None = None
+    num_retries: int | None = None
+
+    def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
+        return ChatRequest(
+            model=self.model,
+            messages=messages,
+            params=self.params,
+            stream=self.stream,
+            include_usage=self.include_usage,
+            request_id=self.request_id,
+            timeout_s=self.timeout_s,
+            num_retries=self.num_retries,
+        )
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A finished (non-streamed) answer; `body` is an OpenAI chat.completion object."""
+
+    body: dict[str, Any]
+    usage: Usage
+
+    @property
+    def content(self) -> str:
+        choices = self.body.get("choices") or [{}]
+        return (choices[0].get("message") or {}).get("content") or ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        choices = self.body.get("choices") or [{}]
+        return choices[0].get("finish_reason")
+
+
+@dataclass(slots=True)
+class ChatChunk:
+    """One streamed event as an OpenAI chat.completion.chunk object.
+
+    `usage` is set on the chunk that reports token usage (its `choices` is then empty, as OpenAI's is).
+    """
+
+    data: dict[str, Any]
+    usage: Usage | None = None
+
+    @property
+    def text(self) -> str:
+        for choice in self.data.get("choices") or ():
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                return content
+        return ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        for choice in self.data.get("choices") or ():
+            if choice.get("finish_reason"):
+                return choice["finish_reason"]
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class ProviderConfig:
+    """A provider as adapters need it: secrets already resolved, no ORM instance."""
+
+    id: int
+    name: str
+    kind: str
+    base_url: str = ""
+    api_key: str = ""
+    timeout_s: float = 60.0
+    headers: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    total: float = 60.0
+    # Streams only: how long to wait for the first token, and between two chunks.
+    first_token: float = 30.0
+    between_chunks: float = 30.0
+
+
+class Adapter:
+    """Base class of provider adapters. Subclasses implement `complete` and `stream`."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, provider: ProviderConfig, client: httpx.AsyncClient) -> None:
+        self.provider = provider
+        self.client = client
+
+    async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
+        raise NotImplementedError
+
+    def stream(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> AsyncIterator[ChatChunk]:
+        """Yield chunks; raise a RouterError if the stream breaks (including a missing end marker)."""
+        raise NotImplementedError
+
+    async def probe(self, upstream_model: str, timeouts: Timeouts) -> None:
+        """Raise a RouterError unless the deployment answers a minimal request."""
+        request = ChatRequest(model=upstream_model, messages=[{"role": "user", "content": "ping"}], params={"max_tokens": 1})
+        await self.complete(request, upstream_model, timeouts)
+
+    # Helpers shared by the HTTP adapters.
+
+    def url(self, path: str) -> str:
+        return self.provider.base_url.rstrip("/") + path
+
+    def httpx_timeout(self, timeouts: Timeouts, *, stream: bool = False) -> httpx.Timeout:
+        read = timeouts.first_token if stream else timeouts.total
+        return httpx.Timeout(timeouts.total, connect=timeouts.connect, read=read)
+
+    def raise_for_status(self, response: httpx.Response, body: bytes) -> None:
+        if response.status_code < 400:
+            return
+        message = error_message(body) or response.reason_phrase or f"HTTP {response.status_code}"
+        retry_after = errors.parse_retry_after(response.headers.get("retry-after"))
+        raise errors.classify_http_error(response.status_code, f"{self.provider.name}: {message}", retry_after=retry_after)
+
+
+def error_message(body: bytes) -> str:
+    """Pull the human-readable message out of an OpenAI, Anthropic or Ollama error body."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:300].decode("utf-8", "replace").strip()
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("type") or err)[:1000]
+        if isinstance(err, str):
+            return err[:1000]
+    return str(data)[:300]
+
+
+def transport_error(exc: Exception, provider: str) -> errors.RouterError:
+    """Map an httpx exception onto the hierarchy (timeouts vs. unavailable)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.TimeoutError(f"{provider}: upstream timed out ({type(exc).__name__})")
+    return errors.ProviderUnavailableError(f"{provider}: {type(exc).__name__}: {exc or 'connection failed'}")
+
+
+def malformed(provider: str, what: str) -> errors.ProviderUnavailableError:
+    return errors.ProviderUnavailableError(f"{provider}: malformed upstream response ({what})")
+
+
+def completion_id() -> str:
+    return "chatcmpl-" + uuid.uuid4().hex[:24]
+
+
+def chat_completion(
+    *, id: str, model: str, content: str, finish_reason: str | None, usage: Usage, extra_message: dict | None = None
+) -> dict[str, Any]:
+    """Build an OpenAI chat.completion object (for adapters whose upstream speaks something else)."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if extra_message:
+        message.update(extra_message)
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+        "usage": usage.to_dict(),
+    }
+
+
+def chunk_dict(
+    *, id: str, model: str, created: int, delta: dict[str, Any] | None = None, finish_reason: str | None = None
+) -> dict[str, Any]:
+    """Build an OpenAI chat.completion.chunk object with one choice."""
+    return {
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish_reason}],
+    }
+
+
+def usage_chunk(*, id: str, model: str, created: int, usage: Usage) -> ChatChunk:
+    data = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [], "usage": usage.to_dict()}
+    return ChatChunk(data=data, usage=usage)
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate (~4 characters per token), used when an upstream reports no usage."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def estimate_prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            total += estimate_tokens(content)
+        elif isinstance(content, list):
+            total += sum(estimate_tokens(part.get("text", "")) for part in content if isinstance(part, dict))
+        total += 4  # role and framing, as OpenAI counts them
+    return total + 2
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text of a message whose content is a string or a list of content parts."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
+
+async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """Yield (event, data) pairs from a server-sent-events response, per the SSE spec's framing."""
+    event, data_lines = "", []
+    async for line in response.aiter_lines():
+        if line == "":
+            if data_lines:
+                yield event, "\n".join(data_lines)
+            event, data_lines = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            event = value
+        elif name == "data":
+            data_lines.append(value)
+    if data_lines:
+        yield event, "\n".join(data_lines)

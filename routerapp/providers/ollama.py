@@ -1,0 +1,286 @@
+"""Ollama's native chat API (POST {base_url}/api/chat), translated to and from OpenAI's chat format.
+
+`base_url` is the Ollama server root (default http://127.0.0.1:11434). The native API is used rather
+than Ollama's OpenAI-compatible /v1 because only it takes per-request `options` such as `num_ctx`
+(set it in the provider's options), whose small default otherwise truncates long prompts silently.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from routerapp import errors
+from routerapp.providers.base import (
+    Adapter,
+    ChatChunk,
+    ChatRequest,
+    ChatResult,
+    Timeouts,
+    Usage,
+    chat_completion,
+    chunk_dict,
+    completion_id,
+    estimate_prompt_tokens,
+    estimate_tokens,
+    malformed,
+    message_text,
+    transport_error,
+    usage_chunk,
+)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:11434"
+
+# OpenAI parameters that Ollama takes, under the same name, inside `options`.
+OPTION_PARAMS = ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty")
+
+
+class OllamaAdapter(Adapter):
+    kind = "ollama"
+
+    def chat_url(self) -> str:
+        return (self.provider.base_url or DEFAULT_BASE_URL).rstrip("/") + "/api/chat"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        # Ollama itself has no auth; a key only matters behind an authenticating reverse proxy.
+        if self.provider.api_key:
+            headers["authorization"] = f"Bearer {self.provider.api_key}"
+        headers.update(self.provider.headers)
+        return headers
+
+    def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
+        return orjson.dumps(
+            to_ollama(request, upstream_model, stream=stream, provider_options=self.provider.options)
+        )
+
+    def _error(self, message: str) -> errors.RouterError:
+        # An error inside a 200 response (mid-stream): the runner failed, the request was fine,
+        # unless the message says the prompt did not fit.
+        return errors.classify_http_error(500, f"{self.provider.name}: {message}")
+
+    async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
+        try:
+            response = await self.client.post(
+                self.chat_url(),
+                content=self._payload(request, upstream_model, stream=False),
+                headers=self._headers(),
+                timeout=self.httpx_timeout(timeouts),
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.provider.name) from exc
+        body = response.content
+        self.raise_for_status(response, body)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise malformed(self.provider.name, "invalid JSON") from exc
+        if not isinstance(data, dict):
+            raise malformed(self.provider.name, "response is not an object")
+        if data.get("error"):
+            raise self._error(str(data["error"]))
+        if not isinstance(data.get("message"), dict):
+            raise malformed(self.provider.name, "no message")
+        text = data["message"].get("content") or ""
+        tool_calls = [_tool_call(call) for call in data["message"].get("tool_calls") or ()]
+        usage = _usage(data, request, text)
+        extra: dict[str, Any] | None = None
+        if tool_calls:
+            extra = {"tool_calls": tool_calls} if text else {"tool_calls": tool_calls, "content": None}
+        body_out = chat_completion(
+            id=completion_id(),
+            model=data.get("model") or upstream_model,
+            content=text,
+            finish_reason=_finish_reason(data, bool(tool_calls)),
+            usage=usage,
+            extra_message=extra,
+        )
+        return ChatResult(body=body_out, usage=usage)
+
+    async def stream(
+        self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
+    ) -> AsyncIterator[ChatChunk]:
+        name = self.provider.name
+        chunk_id, created, model = completion_id(), int(time.time()), upstream_model
+        text_parts: list[str] = []
+        tool_count = 0
+        started = done = False
+
+        def chunk(delta: dict[str, Any] | None = None, finish_reason: str | None = None) -> ChatChunk:
+            return ChatChunk(
+                chunk_dict(
+                    id=chunk_id, model=model, created=created, delta=delta, finish_reason=finish_reason
+                )
+            )
+
+        try:
+            async with self.client.stream(
+                "POST",
+                self.chat_url(),
+                content=self._payload(request, upstream_model, stream=True),
+                headers=self._headers(),
+                timeout=self.httpx_timeout(timeouts, stream=True),
+            ) as response:
+                if response.status_code >= 400:
+                    self.raise_for_status(response, await response.aread())
+                # Newline-delimited JSON: one object per line, the last one with "done": true.
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise malformed(name, "invalid JSON in stream") from exc
+                    if not isinstance(obj, dict):
+                        raise malformed(name, "stream line is not an object")
+                    if obj.get("error"):
+                        raise self._error(str(obj["error"]))
+                    model = obj.get("model") or model
+                    if not started:
+                        started = True
+                        yield chunk({"role": "assistant", "content": ""})
+                    message = obj.get("message") or {}
+                    if message.get("content"):
+                        text_parts.append(message["content"])
+                        yield chunk({"content": message["content"]})
+                    # Ollama sends each tool call whole, in one line.
+                    calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
+                    if calls:
+                        for offset, call in enumerate(calls):
+                            call["index"] = tool_count + offset
+                        tool_count += len(calls)
+                        yield chunk({"tool_calls": calls})
+                    if obj.get("done"):
+                        done = True
+                        yield chunk(finish_reason=_finish_reason(obj, tool_count > 0))
+                        usage = _usage(obj, request, "".join(text_parts))
+                        yield usage_chunk(id=chunk_id, model=model, created=created, usage=usage)
+                        break
+                # Without the done line the answer may be cut short: never let that pass as a success.
+                if not done:
+                    raise malformed(name, "stream ended without a done line")
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, name) from exc
+
+
+def to_ollama(
+    request: ChatRequest, upstream_model: str, *, stream: bool, provider_options: dict[str, Any]
+) -> dict[str, Any]:
+    params = request.params
+    options: dict[str, Any] = {name: params[name] for name in OPTION_PARAMS if params.get(name) is not None}
+    max_tokens = params.get("max_completion_tokens") or params.get("max_tokens")
+    if max_tokens:
+        options["num_predict"] = int(max_tokens)
+    stop = params.get("stop")
+    if stop:
+        options["stop"] = [stop] if isinstance(stop, str) else list(stop)
+    if provider_options.get("num_ctx"):
+        options["num_ctx"] = int(provider_options["num_ctx"])
+    payload: dict[str, Any] = {
+        "model": upstream_model,
+        "messages": translate_messages(request.messages),
+        "stream": stream,
+    }
+    if options:
+        payload["options"] = options
+    response_format = params.get("response_format") or {}
+    if response_format.get("type") == "json_object":
+        payload["format"] = "json"
+    elif response_format.get("type") == "json_schema":
+        payload["format"] = (response_format.get("json_schema") or {}).get("schema") or "json"
+    if params.get("tools"):
+        payload["tools"] = params["tools"]  # Ollama accepts OpenAI's tool schema as is.
+    if provider_options.get("keep_alive") is not None:
+        payload["keep_alive"] = provider_options["keep_alive"]
+    return payload
+
+
+def translate_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI messages → Ollama's: string content, images as bare base64, tool calls with dict arguments."""
+    out: list[dict[str, Any]] = []
+    tool_names: dict[str, str] = {}  # tool_call_id → function name, for the tool messages that answer them
+    for message in messages:
+        role = "system" if message.get("role") == "developer" else message.get("role")
+        converted: dict[str, Any] = {"role": role, "content": message_text(message)}
+        images = _images(message.get("content"))
+        if images:
+            converted["images"] = images
+        if role == "assistant" and message.get("tool_calls"):
+            converted["tool_calls"] = []
+            for call in message["tool_calls"]:
+                function = call.get("function") or {}
+                tool_names[call.get("id") or ""] = function.get("name") or ""
+                converted["tool_calls"].append(
+                    {
+                        "function": {
+                            "name": function.get("name") or "",
+                            "arguments": _arguments(function.get("arguments")),
+                        }
+                    }
+                )
+        if role == "tool" and tool_names.get(message.get("tool_call_id") or ""):
+            converted["tool_name"] = tool_names[message["tool_call_id"]]
+        out.append(converted)
+    return out
+
+
+def _images(content: Any) -> list[str]:
+    if not isinstance(content, list):
+        return []
+    images = []
+    for part in content:
+        if not isinstance(part, dict) or part.get("type") != "image_url":
+            continue
+        image_url = part.get("image_url")
+        url = image_url.get("url", "") if isinstance(image_url, dict) else str(image_url or "")
+        if not url.startswith("data:"):
+            # Ollama takes image bytes only; fetching URLs on the client's behalf is not our job.
+            raise errors.InvalidRequestError(
+                "Ollama accepts images only as base64 data: URLs", param="messages"
+            )
+        images.append(url.partition(",")[2])
+    return images
+
+
+def _arguments(arguments: Any) -> Any:
+    if not isinstance(arguments, str):
+        return arguments or {}
+    try:
+        return orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError as exc:
+        raise errors.InvalidRequestError("tool call arguments are not valid JSON", param="messages") from exc
+
+
+def _tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    return {
+        # Ollama does not name its tool calls; OpenAI clients need an id to answer them.
+        "id": call.get("id") or "call_" + uuid.uuid4().hex[:24],
+        "type": "function",
+        "function": {
+            "name": function.get("name") or "",
+            "arguments": arguments if isinstance(arguments, str) else orjson.dumps(arguments or {}).decode(),
+        },
+    }
+
+
+def _finish_reason(data: dict[str, Any], has_tool_calls: bool) -> str:
+    if has_tool_calls:
+        return "tool_calls"
+    return "length" if data.get("done_reason") == "length" else "stop"
+
+
+def _usage(data: dict[str, Any], request: ChatRequest, text: str) -> Usage:
+    # Ollama leaves prompt_eval_count out when the whole prompt came from its cache; count what is missing.
+    prompt, completion = data.get("prompt_eval_count"), data.get("eval_count")
+    return Usage(
+        int(prompt) if prompt is not None else estimate_prompt_tokens(request.messages),
+        int(completion) if completion is not None else estimate_tokens(text),
+        estimated=prompt is None or completion is None,
+    )

@@ -1,0 +1,113 @@
+"""Any OpenAI-compatible server: OpenAI, vLLM, llama.cpp server, LM Studio, Together, Groq, ..."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from routerapp import errors
+from routerapp.providers.base import (
+    Adapter,
+    ChatChunk,
+    ChatRequest,
+    ChatResult,
+    Timeouts,
+    Usage,
+    estimate_prompt_tokens,
+    estimate_tokens,
+    iter_sse,
+    malformed,
+    transport_error,
+)
+
+
+class OpenAIAdapter(Adapter):
+    kind = "openai"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self.provider.api_key:
+            headers["authorization"] = f"Bearer {self.provider.api_key}"
+        headers.update(self.provider.headers)
+        return headers
+
+    def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
+        payload: dict[str, Any] = {**request.params, "model": upstream_model, "messages": request.messages}
+        if stream:
+            payload["stream"] = True
+            # Always ask for usage so cost tracking works; the router drops the usage chunk
+            # again when the client did not ask for it. Some servers reject the option: let the
+            # provider switch it off with `options: {stream_usage: false}`.
+            if self.provider.options.get("stream_usage", True):
+                payload["stream_options"] = {"include_usage": True}
+            else:
+                payload.pop("stream_options", None)
+        else:
+            payload.pop("stream", None)
+            payload.pop("stream_options", None)
+        return orjson.dumps(payload)
+
+    async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
+        try:
+            response = await self.client.post(
+                self.url("/chat/completions"),
+                content=self._payload(request, upstream_model, stream=False),
+                headers=self._headers(),
+                timeout=self.httpx_timeout(timeouts),
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.provider.name) from exc
+        body = response.content
+        self.raise_for_status(response, body)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise malformed(self.provider.name, "invalid JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+            raise malformed(self.provider.name, "no choices")
+        raw_usage = data.get("usage") or {}
+        if raw_usage.get("prompt_tokens") is not None:
+            usage = Usage(int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0))
+        else:
+            text = ((data["choices"][0] or {}).get("message") or {}).get("content") or ""
+            usage = Usage(estimate_prompt_tokens(request.messages), estimate_tokens(text), estimated=True)
+            data["usage"] = usage.to_dict()
+        return ChatResult(body=data, usage=usage)
+
+    async def stream(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> AsyncIterator[ChatChunk]:
+        name = self.provider.name
+        try:
+            async with self.client.stream(
+                "POST",
+                self.url("/chat/completions"),
+                content=self._payload(request, upstream_model, stream=True),
+                headers=self._headers(),
+                timeout=self.httpx_timeout(timeouts, stream=True),
+            ) as response:
+                if response.status_code >= 400:
+                    self.raise_for_status(response, await response.aread())
+                done = False
+                async for _event, data in iter_sse(response):
+                    if data == "[DONE]":
+                        done = True
+                        break
+                    try:
+                        obj = orjson.loads(data)
+                    except orjson.JSONDecodeError as exc:
+                        raise malformed(name, "invalid JSON in stream") from exc
+                    if not isinstance(obj, dict):
+                        raise malformed(name, "stream event is not an object")
+                    if "error" in obj:
+                        raise errors.ProviderUnavailableError(f"{name}: stream error: {obj['error']}")
+                    usage = None
+                    if obj.get("usage"):
+                        raw = obj["usage"]
+                        usage = Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
+                    yield ChatChunk(data=obj, usage=usage)
+                if not done:
+                    raise malformed(name, "stream ended without [DONE]")
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, name) from exc

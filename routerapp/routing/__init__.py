@@ -1,0 +1,159 @@
+"""route(): the one entry point every interface calls (OpenAI API, playground, jobs, commands).
+
+It resolves the model name, applies the key's permissions, budget and rate limit, walks the
+deployments with retries and fallbacks, prices the answer and leaves a history record, whatever
+happens. Ensembles and the optimizer plug in here as further kinds of model name and as
+request rewriting, without the interfaces changing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from routerapp import errors
+from routerapp.history import RecordDraft, body_for_storage, writer
+from routerapp.pricing import cost_usd
+from routerapp.providers.base import ChatRequest, ChatResult, estimate_prompt_tokens
+from routerapp.routing import budget, limits
+from routerapp.routing.fallback import Attempter, Call
+from routerapp.routing.streaming import StreamSession, open_stream
+from routerapp.routing.table import KeyInfo, RoutingTable, tables
+
+
+@dataclass(slots=True)
+class Completion:
+    """What route() returns for a non-streamed request."""
+
+    body: dict[str, Any]
+    result: ChatResult
+    deployment_label: str
+    overhead_ms: float
+    draft: RecordDraft
+
+
+def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
+    return RecordDraft(
+        request_id=request.request_id,
+        model=request.model,
+        api_key_id=key.id if key else None,
+        stream=request.stream,
+    )
+
+
+def record_rejection(draft: RecordDraft, error: errors.RouterError, started: float) -> None:
+    """Leave a history record for a request that failed before or during routing."""
+    draft.fail(error)
+    draft.latency_ms = (time.perf_counter() - started) * 1000
+    writer.submit(draft)
+
+
+async def route(
+    request: ChatRequest,
+    *,
+    key: KeyInfo | None,
+    table: RoutingTable | None = None,
+    started: float | None = None,
+    hints: dict | None = None,
+) -> Completion | StreamSession:
+    """Answer `request` through the best available deployment, or raise a RouterError.
+
+    `key` is None only for trusted internal callers (health checks, benchmarks run by an operator).
+    """
+    started = time.perf_counter() if started is None else started
+    draft = new_draft(request, key)
+    try:
+        table = table or await tables.get()
+        group = table.groups.get(request.model)
+        if group is None:
+            raise errors.ModelNotFoundError(
+                f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
+            )
+        if key is not None:
+            if not key.may_use(request.model):
+                raise errors.PermissionDeniedError(
+                    f"API key '{key.name}' is not allowed to use model '{request.model}'", param="model"
+                )
+            budget.check(key)
+            limits.check_key_rpm(key)
+        draft.request_body = body_for_storage(orjson.dumps(request.messages).decode())
+        attempter = Attempter(
+            table,
+            group,
+            request,
+            draft,
+            started=started,
+            prompt_tokens=estimate_prompt_tokens(request.messages),
+            hints=hints,
+        )
+        if request.stream:
+            opened, _ = await attempter.run(lambda call: open_stream(call, request))
+            return StreamSession(
+                attempter=attempter,
+                opened=opened,
+                request=request,
+                draft=draft,
+                started=started,
+                on_finish=lambda session, error: _finish_stream(session, error, key),
+            )
+        result, call = await attempter.run(lambda call: _complete(call, request))
+    except errors.RouterError as exc:
+        record_rejection(draft, exc, started)
+        raise
+    return _finish_completion(request, result, call, attempter, draft, key, started)
+
+
+async def _complete(call: Call, request: ChatRequest) -> ChatResult:
+    try:
+        async with asyncio.timeout(call.timeouts.total):
+            return await call.adapter.complete(request, call.deployment.upstream_model, call.timeouts)
+    except TimeoutError:
+        raise errors.TimeoutError(f"{call.deployment.label}: no answer within {call.timeouts.total:g}s") from None
+
+
+def _finish_completion(
+    request: ChatRequest,
+    result: ChatResult,
+    call: Call,
+    attempter: Attempter,
+    draft: RecordDraft,
+    key: KeyInfo | None,
+    started: float,
+) -> Completion:
+    deployment = call.deployment
+    attempter.settle(deployment, result.usage.total_tokens)
+    body = result.body
+    body["model"] = request.model
+    cost = cost_usd(deployment, result.usage)
+    now = time.perf_counter()
+    overhead_ms = (now - started - attempter.upstream_s) * 1000
+    draft.deployment_id = deployment.id
+    draft.latency_ms = (now - started) * 1000
+    draft.overhead_ms = overhead_ms
+    draft.prompt_tokens = result.usage.prompt_tokens
+    draft.completion_tokens = result.usage.completion_tokens
+    draft.cost_usd = cost
+    draft.response_body = body_for_storage(result.content)
+    if key is not None:
+        budget.spend(key, cost)
+    writer.submit(draft)
+    return Completion(body=body, result=result, deployment_label=deployment.label, overhead_ms=overhead_ms, draft=draft)
+
+
+def _finish_stream(session: StreamSession, error: errors.RouterError | None, key: KeyInfo | None) -> None:
+    draft = session.draft
+    draft.latency_ms = (time.perf_counter() - session.started) * 1000
+    draft.overhead_ms = session.overhead_ms
+    draft.response_body = body_for_storage("".join(session.text))
+    if error is not None:
+        draft.fail(error)
+    if key is not None:
+        budget.spend(key, draft.cost_usd)
+    writer.submit(draft)
+
+
+__all__ = ["Completion", "StreamSession", "record_rejection", "route", "new_draft"]

@@ -1,0 +1,99 @@
+"""Requests-per-minute and tokens-per-minute limits, per deployment and per client key.
+
+Fixed one-minute windows counted in the shared cache. A request is admitted only if its own
+increment keeps the counter within the limit, so N processes enforcing a limit of L admit L in
+total, not N×L. Token limits reserve the estimated prompt tokens up front and settle the
+difference once the real usage is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from routerapp import errors
+from routerapp.routing.counters import decr, incr, minute_window
+from routerapp.routing.table import DeploymentInfo, KeyInfo
+
+
+def _rpm_key(scope: str, ident: int, window: int) -> str:
+    return f"rl:{scope}:{ident}:rpm:{window}"
+
+
+def _tpm_key(ident: int, window: int) -> str:
+    return f"rl:dep:{ident}:tpm:{window}"
+
+
+def check_key_rpm(key: KeyInfo) -> None:
+    """Count one request against the key; raise RateLimitError (with Retry-After) when over."""
+    if not key.rpm_limit:
+        return
+    window, left = minute_window()
+    if incr(_rpm_key("key", key.id, window)) > key.rpm_limit:
+        raise errors.RateLimitError(
+            f"API key '{key.name}' exceeded its limit of {key.rpm_limit} requests per minute",
+            retry_after=left,
+        )
+
+
+@dataclass(slots=True)
+class Reservation:
+    """What a deployment admission took, so it can be settled or given back."""
+
+    deployment_id: int
+    window: int
+    tokens: int
+
+
+def reserve(deployment: DeploymentInfo, tokens: int) -> Reservation | None:
+    """Take one request and `tokens` from the deployment's minute budget, or None if it has no room."""
+    window, _ = minute_window()
+    if deployment.rpm:
+        key = _rpm_key("dep", deployment.id, window)
+        if incr(key) > deployment.rpm:
+            return None
+    if deployment.tpm:
+        key = _tpm_key(deployment.id, window)
+        if incr(key, tokens) > deployment.tpm:
+            decr(key, tokens)
+            if deployment.rpm:
+                decr(_rpm_key("dep", deployment.id, window))
+            return None
+    return Reservation(deployment.id, window, tokens)
+
+
+def settle(deployment: DeploymentInfo, reservation: Reservation | None, actual_tokens: int) -> None:
+    """Replace the reserved token estimate by the real count."""
+    if reservation is None or not deployment.tpm:
+        return
+    delta = actual_tokens - reservation.tokens
+    if delta > 0:
+        incr(_tpm_key(deployment.id, reservation.window), delta)
+    elif delta < 0:
+        decr(_tpm_key(deployment.id, reservation.window), -delta)
+
+
+def usage_this_minute(deployments: list[DeploymentInfo]) -> dict[int, tuple[int, int]]:
+    """(requests, tokens) used this minute per deployment, in one cache round trip."""
+    window, _ = minute_window()
+    keys = {}
+    for d in deployments:
+        keys[_rpm_key("dep", d.id, window)] = (d.id, 0)
+        keys[_tpm_key(d.id, window)] = (d.id, 1)
+    found = cache.get_many(list(keys))
+    usage = {d.id: [0, 0] for d in deployments}
+    for key, value in found.items():
+        dep_id, slot = keys[key]
+        usage[dep_id][slot] = int(value)
+    return {dep_id: (v[0], v[1]) for dep_id, v in usage.items()}
+
+
+def headroom(deployment: DeploymentInfo, used: tuple[int, int]) -> float:
+    """Fraction of this minute's budget left (1.0 for unlimited), the tighter of rpm and tpm."""
+    fractions = [1.0]
+    if deployment.rpm:
+        fractions.append(1 - used[0] / deployment.rpm)
+    if deployment.tpm:
+        fractions.append(1 - used[1] / deployment.tpm)
+    return max(0.0, min(fractions))

@@ -1,0 +1,37 @@
+"""The interface every selection strategy implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from routerapp.providers.base import ChatRequest
+from routerapp.routing.table import DeploymentInfo, GroupInfo
+
+
+@dataclass(slots=True)
+class Selection:
+    """What a strategy sees: the request, the group, and the deployments still eligible."""
+
+    request: ChatRequest
+    group: GroupInfo
+    candidates: list[DeploymentInfo]
+    prompt_tokens: int = 0
+    # Free-form facts other layers add (the optimizer's task type, for instance).
+    hints: dict = field(default_factory=dict)
+
+
+class Strategy:
+    """Order the candidates: the router tries them in that order until one answers."""
+
+    name: ClassVar[str] = ""
+
+    def order(self, selection: Selection) -> list[DeploymentInfo]:
+        raise NotImplementedError
+
+    # Feedback hooks; strategies that learn from traffic override them.
+    def started(self, deployment: DeploymentInfo) -> None:
+        pass
+
+    def finished(self, deployment: DeploymentInfo, *, latency_ms: float | None, ok: bool) -> None:
+        pass

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import random
+
+from routerapp.routing.limits import headroom, usage_this_minute
+from routerapp.routing.strategies.base import Selection, Strategy
+from routerapp.routing.table import DeploymentInfo
+
+
+class UsageBased(Strategy):
+    """Most rpm/tpm headroom left this minute first; spreads load in proportion to limits."""
+
+    name = "usage-based"
+
+    def order(self, selection: Selection) -> list[DeploymentInfo]:
+        usage = usage_this_minute(selection.candidates)
+        return sorted(selection.candidates, key=lambda d: (-headroom(d, usage[d.id]), random.random()))

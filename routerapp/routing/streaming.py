@@ -1,0 +1,209 @@
+"""A routed stream: primed before the client sees a byte, continued across deployments after.
+
+Until the first chunk arrives, a failing stream falls back like any request (the Attempter does
+that while priming). After it, a failure mid-stream (cut connection, stall, malformed chunk,
+missing end marker) continues on the next deployment in the plan, with the text streamed so far
+given as an assistant prefix, so the client reads one uninterrupted answer under one id. When no
+deployment is left, iteration raises the error: the interface ends the stream with an error
+event, never with a clean [DONE].
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from routerapp import errors
+from routerapp.history import RecordDraft
+from routerapp.pricing import cost_usd
+from routerapp.providers.base import ChatChunk, ChatRequest, Usage, estimate_tokens, usage_chunk
+from routerapp.routing.fallback import Attempter, Call
+
+logger = logging.getLogger(__name__)
+
+
+class StreamOpen:
+    """The upstream iterator of the deployment currently serving, with its first chunk."""
+
+    def __init__(self, call: Call, iterator: AsyncIterator[ChatChunk], first: ChatChunk, began: float) -> None:
+        self.call = call
+        self.iterator = iterator
+        self.first = first
+        self.began = began
+
+
+async def open_stream(call: Call, request: ChatRequest) -> StreamOpen:
+    """Start a stream and wait for its first chunk within the first-token timeout."""
+    began = time.perf_counter()
+    iterator = call.adapter.stream(request, call.deployment.upstream_model, call.timeouts)
+    try:
+        async with asyncio.timeout(call.timeouts.first_token):
+            first = await anext(iterator)
+    except StopAsyncIteration:
+        await _close(iterator)
+        raise errors.ProviderUnavailableError(f"{call.deployment.label}: stream ended before any chunk") from None
+    except TimeoutError:
+        await _close(iterator)
+        raise errors.TimeoutError(
+            f"{call.deployment.label}: no first token within {call.timeouts.first_token:g}s"
+        ) from None
+    except BaseException:
+        await _close(iterator)
+        raise
+    return StreamOpen(call, iterator, first, began)
+
+
+async def _close(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # noqa: BLE001 - a broken upstream may fail to close; it is being dropped anyway
+            pass
+
+
+class StreamSession:
+    """What route() returns for `stream: true`; iterate it for client-ready chunks."""
+
+    def __init__(
+        self,
+        *,
+        attempter: Attempter,
+        opened: StreamOpen,
+        request: ChatRequest,
+        draft: RecordDraft,
+        started: float,
+        on_finish,
+    ) -> None:
+        self.attempter = attempter
+        self.opened = opened
+        self.request = request
+        self.draft = draft
+        self.started = started
+        self.on_finish = on_finish
+        self.id = "chatcmpl-" + request.request_id[:24]
+        self.created = int(time.time())
+        self.model = request.model
+        self.overhead_ms = (time.perf_counter() - started - attempter.upstream_s) * 1000
+        self.text: list[str] = []
+        self.finished = False
+
+    @property
+    def deployment_label(self) -> str:
+        return self.opened.call.deployment.label
+
+    def _client_chunk(self, chunk: ChatChunk) -> dict[str, Any]:
+        data = chunk.data
+        data["id"] = self.id
+        data["model"] = self.model
+        data["created"] = self.created
+        return data
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        opened = self.opened
+        usage_total = Usage()
+        cost = 0.0
+        segment_text: list[str] = []
+        segment_usage: Usage | None = None
+        first_segment = True
+        error: errors.RouterError | None = None
+        try:
+            pending: ChatChunk | None = opened.first
+            while True:
+                try:
+                    while True:
+                        chunk = pending if pending is not None else await self._next(opened)
+                        pending = None
+                        if chunk is None:
+                            break
+                        if chunk.usage is not None and not chunk.data.get("choices"):
+                            segment_usage = chunk.usage
+                            continue
+                        if chunk.usage is not None:
+                            segment_usage = chunk.usage
+                        text = chunk.text
+                        if not first_segment and not text and not chunk.finish_reason:
+                            continue  # the continuation's role chunk: the client already has one
+                        if text:
+                            segment_text.append(text)
+                            self.text.append(text)
+                        if self.draft.ttft_ms is None and text:
+                            self.draft.ttft_ms = (time.perf_counter() - self.started) * 1000
+                        yield self._client_chunk(chunk)
+                    break  # upstream finished cleanly
+                except errors.RouterError as exc:
+                    self.attempter.record_stream_failure(opened.call, opened.began, exc)
+                    partial = self._segment_usage(opened, segment_text, None)
+                    usage_total, cost = _add(usage_total, cost, opened, partial)
+                    segment_text, segment_usage, first_segment = [], None, False
+                    opened = await self._continue()
+                    self.opened = opened
+                    pending = opened.first
+            self.attempter._record(opened.call, opened.began, time.perf_counter() - opened.began, None)
+            final = self._segment_usage(opened, segment_text, segment_usage)
+            usage_total, cost = _add(usage_total, cost, opened, final)
+            self.attempter.settle(opened.call.deployment, final.total_tokens)
+            self.finished = True
+            if self.request.include_usage:
+                yield usage_chunk(id=self.id, model=self.model, created=self.created, usage=usage_total).data
+        except errors.RouterError as exc:
+            error = exc
+            raise
+        finally:
+            if not self.finished and error is None:
+                # The client went away: keep what was streamed, with estimated usage.
+                partial = self._segment_usage(opened, segment_text, segment_usage)
+                usage_total, cost = _add(usage_total, cost, opened, partial)
+                self.draft.status = "cancelled"
+                self.draft.http_status = 499
+            await _close(opened.iterator)
+            self.draft.deployment_id = opened.call.deployment.id
+            self.draft.prompt_tokens = usage_total.prompt_tokens
+            self.draft.completion_tokens = usage_total.completion_tokens
+            self.draft.cost_usd = cost
+            self.on_finish(self, error)
+
+    async def _next(self, opened: StreamOpen) -> ChatChunk | None:
+        try:
+            async with asyncio.timeout(opened.call.timeouts.between_chunks):
+                return await anext(opened.iterator)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            raise errors.TimeoutError(
+                f"{opened.call.deployment.label}: stream stalled for {opened.call.timeouts.between_chunks:g}s"
+            ) from None
+        except errors.RouterError:
+            raise
+        except Exception as exc:
+            logger.exception("unexpected error reading the stream of %s", opened.call.deployment.label)
+            raise errors.ProviderUnavailableError(
+                f"{opened.call.deployment.label}: unexpected {type(exc).__name__} in the stream"
+            ) from exc
+
+    async def _continue(self) -> StreamOpen:
+        """Resume on the next deployment with the answer so far as an assistant prefix."""
+        prefix = "".join(self.text)
+        messages = list(self.request.messages)
+        if prefix:
+            messages.append({"role": "assistant", "content": prefix})
+        continuation = self.request.with_messages(messages)
+        opened, _ = await self.attempter.run(lambda call: open_stream(call, continuation))
+        return opened
+
+    def _segment_usage(self, opened: StreamOpen, text: list[str], reported: Usage | None) -> Usage:
+        if reported is not None:
+            return reported
+        return Usage(self.attempter.prompt_tokens, estimate_tokens("".join(text)), estimated=True)
+
+
+def _add(total: Usage, cost: float, opened: StreamOpen, usage: Usage) -> tuple[Usage, float]:
+    combined = Usage(
+        total.prompt_tokens + usage.prompt_tokens,
+        total.completion_tokens + usage.completion_tokens,
+        estimated=total.estimated or usage.estimated,
+    )
+    return combined, cost + cost_usd(opened.call.deployment, usage)

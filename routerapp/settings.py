@@ -1,0 +1,184 @@
+"""Settings, read from the environment so one build runs on a laptop and in production.
+
+SQLite, the local-memory cache and django-q2's ORM broker by default; PostgreSQL when DATABASE_URL
+says so, Redis (cache and task broker) when REDIS_URL is set. Several server processes only share
+cooldowns and rate limits when they share a cache, which is what REDIS_URL is for.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+DEBUG = env_bool("DEBUG", False)
+# The development default only; any deployment sets SECRET_KEY (it also keys provider-secret encryption).
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-secret-key-change-me")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "routerapp",
+    "dashboard",
+]
+
+# Every middleware here is async-capable, so async views (the /v1 hot path) never hop to a thread.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "routerapp.urls"
+ASGI_APPLICATION = "routerapp.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the server, the history writer and the task workers read while one writes;
+    # IMMEDIATE transactions avoid "database is locked" on lock upgrades.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "router"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "router",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+Q_CLUSTER = {
+    "name": "router",
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "timeout": 120,
+    "retry": 180,
+    "max_attempts": 2,
+    "queue_limit": 50,
+    "bulk": 10,
+    "catch_up": False,
+    "label": "Tasks",
+    "save_limit": 500,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+if env_bool("Q_SYNC", False):
+    Q_CLUSTER["sync"] = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+
+# The router reads the body itself and answers 413 in OpenAI's shape (see ROUTER_MAX_BODY_BYTES).
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+
+# Router behaviour. All of these can be set from the environment.
+ROUTER = {
+    # Largest accepted request body on /v1; bigger requests get 413.
+    "MAX_BODY_BYTES": int(os.environ.get("ROUTER_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
+    # How often (seconds) a server process checks whether the routing config changed.
+    "CONFIG_CHECK_S": env_float("ROUTER_CONFIG_CHECK_S", 1.0),
+    # History group commit: flush every FLUSH_S seconds or FLUSH_ROWS rows, whichever first.
+    "HISTORY_FLUSH_S": env_float("ROUTER_HISTORY_FLUSH_S", 0.25),
+    "HISTORY_FLUSH_ROWS": int(os.environ.get("ROUTER_HISTORY_FLUSH_ROWS", "200")),
+    # off | truncated | full: whether QueryRecord keeps request and response bodies.
+    "STORE_BODIES": os.environ.get("ROUTER_STORE_BODIES", "truncated"),
+    "BODY_TRUNCATE_CHARS": int(os.environ.get("ROUTER_BODY_TRUNCATE_CHARS", "2000")),
+    # Default retry/backoff and breaker settings; per-model config overrides them.
+    "NUM_RETRIES": int(os.environ.get("ROUTER_NUM_RETRIES", "2")),
+    "BACKOFF_BASE_S": env_float("ROUTER_BACKOFF_BASE_S", 0.05),
+    "BACKOFF_MAX_S": env_float("ROUTER_BACKOFF_MAX_S", 2.0),
+    "ALLOWED_FAILS": int(os.environ.get("ROUTER_ALLOWED_FAILS", "3")),
+    "COOLDOWN_S": env_float("ROUTER_COOLDOWN_S", 5.0),
+    "TIMEOUT_S": env_float("ROUTER_TIMEOUT_S", 60.0),
+    "CONNECT_TIMEOUT_S": env_float("ROUTER_CONNECT_TIMEOUT_S", 5.0),
+    # Bearer token for GET /metrics; empty disables the endpoint.
+    "METRICS_TOKEN": os.environ.get("ROUTER_METRICS_TOKEN", ""),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": "WARNING"}},
+}

@@ -1,0 +1,20 @@
+"""Config changes made anywhere (admin, importconfig, the API) reach every server process."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from routerapp.models import ApiKey, Deployment, ModelGroup, Provider
+from routerapp.routing.table import bump_config_version
+
+CONFIG_MODELS = (Provider, ModelGroup, Deployment, ApiKey)
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def config_changed(sender, **kwargs) -> None:
+    if sender in CONFIG_MODELS:
+        # After commit, or another process could reload the old rows under the new version.
+        transaction.on_commit(bump_config_version)

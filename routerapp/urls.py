@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import path, re_path
+from django.views.generic import RedirectView
+
+from routerapp import errors
+from routerapp.api import error_response, openai_api
+
+
+def v1_not_found(request: HttpRequest, rest: str):
+    return error_response(
+        errors.InvalidRequestError(f"Unknown endpoint: {request.method} /v1/{rest}", status=404, code="unknown_url")
+    )
+
+
+urlpatterns = [
+    path("v1/", openai_api.urls),
+    re_path(r"^v1/(?P<rest>.*)$", v1_not_found),
+    path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+]

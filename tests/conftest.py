@@ -1,0 +1,103 @@
+"""Real parts for tests: a fake upstream on a socket, the app served by uvicorn, the official SDK.
+
+`live_url` serves routerapp.asgi with uvicorn in a background thread of this process, against
+the test database (tests that use it need `transactional_db`, so rows are committed and visible
+to the server thread). The shared cache is cleared between tests so breakers and limits do not
+leak from one test into the next.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import openai
+import pytest
+import uvicorn
+from django.conf import settings
+from django.core.cache import cache
+
+from routerapp.history import writer
+from routerapp.routing.table import tables
+from tests.fakes.openai_server import FakeOpenAI
+
+
+@pytest.fixture(scope="session")
+def fake_upstream():
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(fake_upstream):
+    fake_upstream.reset()
+    return fake_upstream
+
+
+@pytest.fixture(autouse=True)
+def _router_settings():
+    # Tests change config and send a request right after: check for config changes every time.
+    settings.ROUTER["CONFIG_CHECK_S"] = 0
+    settings.ROUTER["BACKOFF_BASE_S"] = 0.01
+    settings.ROUTER["BACKOFF_MAX_S"] = 0.2
+    cache.clear()
+    tables.invalidate()
+    yield
+    cache.clear()
+
+
+class LiveServer:
+    def __init__(self) -> None:
+        from routerapp.asgi import application
+
+        self.config = uvicorn.Config(
+            application, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
+
+    def start(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("live server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def _live_server(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        server = LiveServer()
+        url = server.start()
+        yield url
+        server.stop()
+
+
+@pytest.fixture
+def live_url(_live_server, transactional_db):
+    yield _live_server
+    # Rows the server queued must land before the test database is flushed.
+    writer.flush()
+
+
+@pytest.fixture
+def client_for(live_url):
+    """Build an official OpenAI SDK client for a raw key (SDK retries off: we test the router's)."""
+
+    def make(key: str, **kwargs) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{live_url}/v1", api_key=key, max_retries=0, timeout=30, **kwargs)
+
+    return make
+
+
+def flush_history() -> None:
+    """Make every record the server queued visible to the test."""
+    writer.flush()

@@ -1,0 +1,110 @@
+"""A fake Ollama server (POST /api/chat, native protocol), with switches for the failures adapters must handle.
+
+Set `behaviour` before a request; every request is recorded (`last_request`, `last_headers`) so tests can
+assert how the adapter translated it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import read_body, request_headers, send_json, send_start, wait_for_disconnect
+
+# behaviour → (HTTP status, error text), as Ollama answers.
+HTTP_ERRORS: dict[str, tuple[int, str]] = {
+    "model_not_found": (404, 'model "llama-nope" not found, try pulling it first'),
+    "bad_request": (400, "invalid options: num_predict must be an integer"),
+    "server_error": (500, "llama runner process has terminated: signal: killed"),
+    "unavailable": (503, "server busy, please try again. maximum pending requests exceeded"),
+}
+
+# Ollama names no tool call and sends the arguments as an object, not a JSON string.
+_TOOL_CALL = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+
+
+class FakeOllama:
+    """Behaviours: "answer" (JSON or NDJSON, as the request asks; Ollama streams unless told not to),
+    "length" (stopped by num_predict), "no_counts" (omits the token counts), "tool_call", any key of
+    HTTP_ERRORS, "truncated" (a stream without its done line), "error_line" (a stream that reports an
+    error midway), "slow" (waits `delay` seconds or until the client hangs up)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.behaviour = "answer"
+        self.reply = "Hello from the fake llama."
+        self.prompt_eval_count = 17
+        self.eval_count = 8
+        self.delay = 5.0
+        self.last_path = ""
+        self.last_headers: dict[str, str] = {}
+        self.last_request: dict[str, Any] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await read_body(receive)
+        self.last_path = scope["path"]
+        self.last_headers = request_headers(scope)
+        self.last_request = json.loads(body) if body else None
+        if scope["method"] != "POST" or scope["path"] != "/api/chat":
+            await send_json(send, 404, {"error": "404 page not found"})
+            return
+        if self.behaviour in HTTP_ERRORS:
+            status, message = HTTP_ERRORS[self.behaviour]
+            await send_json(send, status, {"error": message})
+            return
+        if self.behaviour == "slow" and await wait_for_disconnect(receive, self.delay):
+            return
+        request = self.last_request or {}
+        if request.get("stream", True):
+            await self._stream(send, request)
+        else:
+            answer = {**self._line(request, self.reply), **self._final()}
+            if self.behaviour == "tool_call":
+                answer["message"] = {"role": "assistant", "content": "", "tool_calls": [_TOOL_CALL]}
+            await send_json(send, 200, answer)
+
+    def _line(self, request: dict[str, Any], content: str) -> dict[str, Any]:
+        return {
+            "model": request.get("model", "llama-fake"),
+            "created_at": "2025-01-01T00:00:00.000000Z",
+            "message": {"role": "assistant", "content": content},
+            "done": False,
+        }
+
+    def _final(self) -> dict[str, Any]:
+        final: dict[str, Any] = {
+            "done": True,
+            "done_reason": "length" if self.behaviour == "length" else "stop",
+        }
+        if self.behaviour != "no_counts":
+            final |= {"prompt_eval_count": self.prompt_eval_count, "eval_count": self.eval_count}
+        final |= {"total_duration": 123456789, "load_duration": 1234567, "eval_duration": 98765432}
+        return final
+
+    async def _stream(self, send: Any, request: dict[str, Any]) -> None:
+        await send_start(send, 200, "application/x-ndjson")
+
+        async def line(data: dict[str, Any]) -> None:
+            await send(
+                {"type": "http.response.body", "body": json.dumps(data).encode() + b"\n", "more_body": True}
+            )
+
+        words = self.reply.split(" ")
+        for position, word in enumerate(words):
+            await line(self._line(request, word if position == len(words) - 1 else word + " "))
+            if self.behaviour == "truncated" and position == 0:
+                await send({"type": "http.response.body", "body": b""})  # ends the body cleanly, mid-answer
+                return
+            if self.behaviour == "error_line" and position == 0:
+                await line({"error": "an error was encountered while running the model: unexpected EOF"})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        if self.behaviour == "tool_call":
+            message = {"role": "assistant", "content": "", "tool_calls": [_TOOL_CALL]}
+            await line({**self._line(request, ""), "message": message})
+        await line({**self._line(request, ""), **self._final()})
+        await send({"type": "http.response.body", "body": b""})

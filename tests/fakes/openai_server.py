@@ -1,0 +1,256 @@
+"""A fake OpenAI-compatible upstream on a real 127.0.0.1 socket, with faults chosen per model name.
+
+Raw asyncio rather than ASGI so it can do what broken servers do: reset connections, hang, cut a
+stream halfway, send malformed JSON. A deployment's upstream model name selects the behaviour:
+
+    "ok"                      a normal answer
+    "ok;delay=200"            answer after 200 ms (streams: before the first chunk)
+    "err=500" / "err=429;retry_after=3" / "err=401" / "err=400"
+    "ctx" / "policy"          400 context_length_exceeded / content policy
+    "hang"                    accept and never answer
+    "reset"                   close the connection with a TCP RST
+    "malformed"               200 with a truncated JSON body (streams: a broken event)
+    "cut=3"                   stream 3 content chunks then drop the connection (no [DONE])
+    "stall=3"                 stream 3 chunks then go silent
+    "nodone"                  stream everything but the final [DONE]
+    "fail=0.3;seed=1"         fail (500) that fraction of requests
+    "chunks=8;chunk_delay=20" stream shape; "words=..." sets the answer text
+
+Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+
+def parse_model(model: str) -> dict[str, str]:
+    opts: dict[str, str] = {}
+    for part in model.split(";"):
+        name, _, value = part.partition("=")
+        opts[name.strip()] = value.strip()
+    return opts
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.last: dict[str, Any] = {}
+        self.bodies: list[dict[str, Any]] = []
+        self._rngs: dict[str, random.Random] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def reset(self) -> None:
+        self.hits.clear()
+        self.bodies.clear()
+        self.last = {}
+        self._rngs.clear()
+
+    # Lifecycle: its own loop in a daemon thread.
+
+    def start(self) -> FakeOpenAI:
+        self._thread = threading.Thread(target=self._run, name="fake-openai", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake upstream did not start")
+        return self
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        if self.loop and self._server:
+            self.loop.call_soon_threadsafe(self._server.close)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread:
+            self._thread.join(5)
+
+    # HTTP/1.1 with keep-alive, as httpx uses it.
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, _, v = line.partition(":")
+                        headers[k.strip().lower()] = v.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                keep = await self._respond(method, path, headers, body, writer)
+                if not keep:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    async def _respond(self, method: str, path: str, headers: dict, body: bytes, writer) -> bool:
+        if method == "GET" and path.endswith("/models"):
+            self._send(writer, 200, {"object": "list", "data": [{"id": "ok", "object": "model"}]})
+            return True
+        if method == "GET" and path == "/health":
+            self._send(writer, 200, {"ok": True})
+            return True
+        if not (method == "POST" and path.endswith("/chat/completions")):
+            self._send(writer, 404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+            return True
+        try:
+            req = json.loads(body)
+        except ValueError:
+            self._send(writer, 400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
+            return True
+        model = str(req.get("model", "ok"))
+        self.hits[model] += 1
+        self.last = req
+        self.bodies.append(req)
+        opts = parse_model(model)
+        if "delay" in opts:
+            await asyncio.sleep(float(opts["delay"]) / 1000)
+        fault = self._fault(model, opts)
+        if fault == "hang":
+            await asyncio.sleep(3600)
+            return False
+        if fault == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
+        if fault:
+            return self._error(writer, fault, opts)
+        if req.get("stream"):
+            return await self._stream(writer, req, opts)
+        if "malformed" in opts:
+            self._raw(writer, 200, b'{"id": "chatcmpl-broken", "choices": [{"mess')
+            return True
+        text = self._text(req, opts)
+        prompt_tokens = max(1, len(body) // 16)
+        completion_tokens = len(text.split())
+        self._send(
+            writer,
+            200,
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )
+        return True
+
+    def _fault(self, model: str, opts: dict[str, str]) -> str | None:
+        for name in ("hang", "reset", "ctx", "policy"):
+            if name in opts:
+                return name
+        if "err" in opts:
+            return "err"
+        if "fail" in opts:
+            rng = self._rngs.setdefault(model, random.Random(int(opts.get("seed") or 0)))
+            if rng.random() < float(opts["fail"]):
+                return "err"
+        return None
+
+    def _error(self, writer, fault: str, opts: dict[str, str]) -> bool:
+        status = int(opts.get("err") or 500)
+        extra = {}
+        if fault == "ctx":
+            status, message, code = 400, "This model's maximum context length is 8 tokens.", "context_length_exceeded"
+        elif fault == "policy":
+            status, message, code = 400, "Your request was rejected by our content policy.", "content_policy_violation"
+        else:
+            message, code = f"fake upstream error {status}", None
+        if "retry_after" in opts:
+            extra["retry-after"] = opts["retry_after"]
+        self._send(writer, status, {"error": {"message": message, "type": "api_error", "code": code}}, extra)
+        return True
+
+    def _text(self, req: dict, opts: dict[str, str]) -> str:
+        if "words" in opts:
+            return opts["words"].replace("_", " ")
+        last = req["messages"][-1].get("content") if req.get("messages") else ""
+        return f"The answer to '{str(last)[:40]}' is forty two."
+
+    async def _stream(self, writer, req: dict, opts: dict[str, str]) -> bool:
+        model = req["model"]
+        words = self._text(req, opts).split(" ")
+        chunks = int(opts.get("chunks") or len(words))
+        words = (words * (chunks // max(1, len(words)) + 1))[:chunks]
+        delay = float(opts.get("chunk_delay") or 0) / 1000
+        cut = int(opts["cut"]) if "cut" in opts else None
+        stall = int(opts["stall"]) if "stall" in opts else None
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+        def event(data: Any) -> None:
+            payload = b"data: " + (data if isinstance(data, bytes) else json.dumps(data).encode()) + b"\n\n"
+            writer.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+
+        event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        for i, word in enumerate(words):
+            if cut is not None and i == cut:
+                await writer.drain()
+                writer.transport.abort()
+                return False
+            if stall is not None and i == stall:
+                await writer.drain()
+                await asyncio.sleep(3600)
+                return False
+            if "malformed" in opts and i == len(words) // 2:
+                event(b'{"id": "chatcmpl-broken", "choices": [{"delta": {"content": "tr')
+            text = word if i == len(words) - 1 else word + " "
+            event({**base, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]})
+            if delay:
+                await writer.drain()
+                await asyncio.sleep(delay)
+        event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (req.get("stream_options") or {}).get("include_usage"):
+            usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)}
+            event({**base, "choices": [], "usage": usage})
+        if "nodone" not in opts:
+            event(b"[DONE]")
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
+    def _send(self, writer, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        self._raw(writer, status, json.dumps(data).encode(), headers)
+
+    def _raw(self, writer, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        for k, v in (headers or {}).items():
+            head += f"{k}: {v}\r\n"
+        writer.write(head.encode() + b"\r\n" + body)

@@ -1,0 +1,506 @@
+"""The Anthropic adapter against a fake Messages API on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from routerapp import errors
+from routerapp.providers.anthropic import AnthropicAdapter
+from routerapp.providers.base import ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
+
+try:
+    from tests.fakes import run_asgi_in_thread
+    from tests.fakes.anthropic_server import FakeAnthropic
+except ModuleNotFoundError:
+    # While tests/ has no __init__.py, pytest puts tests/ itself (not the project root) on sys.path.
+    from fakes import run_asgi_in_thread
+    from fakes.anthropic_server import FakeAnthropic
+
+MODEL = "claude-sonnet-4-5"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeAnthropic, str]]:
+    fake = FakeAnthropic()
+    with run_asgi_in_thread(fake) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def fake(served: tuple[FakeAnthropic, str]) -> FakeAnthropic:
+    served[0].reset()
+    return served[0]
+
+
+@pytest.fixture
+def base_url(served: tuple[FakeAnthropic, str]) -> str:
+    return served[1]
+
+
+def create_provider(base_url: str, **overrides: object) -> ProviderConfig:
+    fields: dict = {"id": 1, "name": "anth", "kind": "anthropic", "base_url": base_url, "api_key": "sk-test"}
+    return ProviderConfig(**(fields | overrides))
+
+
+def create_request(
+    *, messages: list[dict] | None = None, stream: bool = False, **params: object
+) -> ChatRequest:
+    messages = messages or [{"role": "user", "content": "Hi"}]
+    return ChatRequest(model="anth/claude", messages=messages, params=params, stream=stream)
+
+
+def complete(
+    provider: ProviderConfig, request: ChatRequest | None = None, timeouts: Timeouts | None = None
+) -> ChatResult:
+    async def main() -> ChatResult:
+        async with httpx.AsyncClient() as client:
+            adapter = AnthropicAdapter(provider, client)
+            return await adapter.complete(request or create_request(), MODEL, timeouts or Timeouts())
+
+    return asyncio.run(main())
+
+
+def stream(
+    provider: ProviderConfig,
+    request: ChatRequest | None = None,
+    timeouts: Timeouts | None = None,
+    received: list[ChatChunk] | None = None,
+) -> list[ChatChunk]:
+    """Collect a stream's chunks; `received` keeps those that arrived before an exception."""
+    chunks = received if received is not None else []
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            adapter = AnthropicAdapter(provider, client)
+            async for chunk in adapter.stream(
+                request or create_request(stream=True), MODEL, timeouts or Timeouts()
+            ):
+                chunks.append(chunk)
+
+    asyncio.run(main())
+    return chunks
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# Request translation.
+
+
+def test_it_posts_to_v1_messages_with_the_anthropic_headers(fake: FakeAnthropic, base_url: str) -> None:
+    complete(create_provider(base_url, headers={"anthropic-beta": "prompt-caching-2024-07-31"}))
+
+    assert fake.last_path == "/v1/messages"
+    assert fake.last_headers["x-api-key"] == "sk-test"
+    assert fake.last_headers["anthropic-version"] == "2023-06-01"
+    assert fake.last_headers["anthropic-beta"] == "prompt-caching-2024-07-31"
+    assert "authorization" not in fake.last_headers
+    assert fake.last_request is not None
+    assert fake.last_request["model"] == MODEL
+    assert "stream" not in fake.last_request
+
+
+def test_a_base_url_ending_in_v1_reaches_the_same_endpoint(fake: FakeAnthropic, base_url: str) -> None:
+    complete(create_provider(base_url + "/v1/"))
+
+    assert fake.last_path == "/v1/messages"
+
+
+def test_it_defaults_to_the_public_anthropic_api() -> None:
+    adapter = AnthropicAdapter(create_provider(""), httpx.AsyncClient())
+
+    assert adapter.messages_url() == "https://api.anthropic.com/v1/messages"
+
+
+def test_it_moves_system_messages_to_the_system_field(fake: FakeAnthropic, base_url: str) -> None:
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "system", "content": [{"type": "text", "text": "Answer in French."}]},
+        {"role": "user", "content": "Hi"},
+        {"role": "developer", "content": "Never mention the weather."},
+    ]
+    complete(create_provider(base_url), create_request(messages=messages))
+
+    assert fake.last_request is not None
+    assert fake.last_request["system"] == "You are terse.\n\nAnswer in French.\n\nNever mention the weather."
+    assert fake.last_request["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+def test_it_merges_consecutive_messages_of_the_same_role(fake: FakeAnthropic, base_url: str) -> None:
+    messages = [
+        {"role": "user", "content": "First."},
+        {"role": "user", "content": [{"type": "text", "text": "Second."}]},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "system", "content": "Be kind."},
+        {"role": "assistant", "content": "Anything else?"},
+        {"role": "user", "content": "No."},
+    ]
+    complete(create_provider(base_url), create_request(messages=messages))
+
+    assert fake.last_request is not None
+    assert fake.last_request["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "First."}, {"type": "text", "text": "Second."}],
+        },
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "Noted."}, {"type": "text", "text": "Anything else?"}],
+        },
+        {"role": "user", "content": "No."},
+    ]
+
+
+def test_it_sends_a_default_max_tokens_because_anthropic_requires_one(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    complete(create_provider(base_url))
+
+    assert fake.last_request is not None
+    assert fake.last_request["max_tokens"] == 4096
+
+
+def test_a_provider_can_change_the_default_max_tokens(fake: FakeAnthropic, base_url: str) -> None:
+    complete(create_provider(base_url, options={"max_tokens": 1024}))
+
+    assert fake.last_request is not None
+    assert fake.last_request["max_tokens"] == 1024
+
+
+def test_it_passes_max_tokens_and_sampling_parameters(fake: FakeAnthropic, base_url: str) -> None:
+    request = create_request(
+        max_completion_tokens=300, max_tokens=100, temperature=0.2, top_p=0.9, stop="END", seed=7
+    )
+    complete(create_provider(base_url), request)
+
+    sent = fake.last_request
+    assert sent is not None
+    assert sent["max_tokens"] == 300  # the newer OpenAI name wins
+    assert sent["temperature"] == 0.2
+    assert sent["top_p"] == 0.9
+    assert sent["stop_sequences"] == ["END"]
+    assert "stop" not in sent
+    assert "seed" not in sent  # Anthropic rejects parameters it does not know
+
+
+def test_it_translates_tools_tool_calls_and_tool_results(fake: FakeAnthropic, base_url: str) -> None:
+    tool = {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Weather now", "parameters": {"type": "object"}},
+    }
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    messages = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+        {"role": "user", "content": "Thanks, and tomorrow?"},
+    ]
+    complete(
+        create_provider(base_url), create_request(messages=messages, tools=[tool], tool_choice="required")
+    )
+
+    sent = fake.last_request
+    assert sent is not None
+    assert sent["tools"] == [
+        {"name": "get_weather", "description": "Weather now", "input_schema": {"type": "object"}}
+    ]
+    assert sent["tool_choice"] == {"type": "any"}
+    assert sent["messages"][1] == {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}],
+    }
+    # The tool result and the next user message become one user turn, result first.
+    assert sent["messages"][2] == {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": "call_1", "content": "18C"},
+            {"type": "text", "text": "Thanks, and tomorrow?"},
+        ],
+    }
+
+
+def test_it_translates_inline_images(fake: FakeAnthropic, base_url: str) -> None:
+    content = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+    ]
+    complete(create_provider(base_url), create_request(messages=[{"role": "user", "content": content}]))
+
+    assert fake.last_request is not None
+    assert fake.last_request["messages"][0]["content"][1] == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+    }
+
+
+def test_a_conversation_of_only_system_messages_is_rejected_before_sending(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    with pytest.raises(errors.InvalidRequestError):
+        complete(create_provider(base_url), create_request(messages=[{"role": "system", "content": "Hi"}]))
+
+    assert fake.last_request is None
+
+
+# Response translation.
+
+
+def test_it_returns_an_openai_chat_completion(fake: FakeAnthropic, base_url: str) -> None:
+    result = complete(create_provider(base_url))
+
+    assert result.body["object"] == "chat.completion"
+    assert result.body["id"].startswith("chatcmpl-")
+    assert result.body["model"] == MODEL
+    assert result.body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "Hello from the fake Claude.",
+    }
+    assert result.content == "Hello from the fake Claude."
+    assert result.finish_reason == "stop"
+
+
+def test_it_reports_anthropic_usage_as_prompt_and_completion_tokens(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    result = complete(create_provider(base_url))
+
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.estimated) == (
+        21,
+        9,
+        False,
+    )
+    assert result.body["usage"] == {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30}
+
+
+def test_cached_prompt_tokens_count_as_prompt_tokens(fake: FakeAnthropic, base_url: str) -> None:
+    fake.usage = {
+        "input_tokens": 5,
+        "cache_read_input_tokens": 1000,
+        "cache_creation_input_tokens": 20,
+        "output_tokens": 3,
+    }
+
+    result = complete(create_provider(base_url))
+
+    assert result.usage.prompt_tokens == 1025
+
+
+@pytest.mark.parametrize(
+    ("stop_reason", "finish_reason"),
+    [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls")],
+)
+def test_it_maps_stop_reasons_to_finish_reasons(
+    fake: FakeAnthropic, base_url: str, stop_reason: str, finish_reason: str
+) -> None:
+    fake.stop_reason = stop_reason
+
+    assert complete(create_provider(base_url)).finish_reason == finish_reason
+    assert stream(create_provider(base_url))[-2].finish_reason == finish_reason
+
+
+def test_it_returns_tool_use_blocks_as_tool_calls(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "tool_use"
+
+    result = complete(create_provider(base_url))
+
+    message = result.body["choices"][0]["message"]
+    assert message["content"] == "Hello from the fake Claude."
+    assert message["tool_calls"] == [
+        {
+            "id": "toolu_01",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+        }
+    ]
+    assert result.finish_reason == "tool_calls"
+
+
+# Streaming.
+
+
+def test_stream_sends_role_content_finish_and_usage_chunks_in_order(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    chunks = stream(create_provider(base_url))
+
+    assert fake.last_request is not None
+    assert fake.last_request["stream"] is True
+    assert chunks[0].data["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert "".join(chunk.text for chunk in chunks) == "Hello from the fake Claude."
+    assert len([chunk for chunk in chunks if chunk.text]) == 5
+    assert chunks[-2].finish_reason == "stop"
+    assert chunks[-2].data["choices"][0]["delta"] == {}
+    assert chunks[-1].data["choices"] == []
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (21, 9)
+    assert chunks[-1].data["usage"]["total_tokens"] == 30
+    # One completion: every chunk carries the same id and the model Anthropic named.
+    assert {chunk.data["id"] for chunk in chunks} == {chunks[0].data["id"]}
+    assert {chunk.data["object"] for chunk in chunks} == {"chat.completion.chunk"}
+    assert {chunk.data["model"] for chunk in chunks} == {MODEL}
+
+
+def test_stream_translates_tool_use_blocks_to_tool_call_deltas(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "tool_use"
+
+    chunks = stream(create_provider(base_url))
+
+    calls = [
+        call
+        for chunk in chunks
+        for call in (chunk.data["choices"] or [{}])[0].get("delta", {}).get("tool_calls", [])
+    ]
+    assert calls[0] == {
+        "index": 0,
+        "id": "toolu_01",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
+    assert {call["index"] for call in calls} == {0}
+    assert "".join(call["function"]["arguments"] for call in calls) == '{"city": "Paris"}'
+    assert chunks[-2].finish_reason == "tool_calls"
+
+
+def test_truncated_stream_raises(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "truncated"
+    received: list[ChatChunk] = []
+
+    with pytest.raises(errors.ProviderUnavailableError, match="message_stop"):
+        stream(create_provider(base_url), received=received)
+
+    # What arrived was passed on, but no finish or usage chunk pretends the answer is complete.
+    assert [chunk.text for chunk in received] == ["", "Hello "]
+    assert all(chunk.finish_reason is None and chunk.usage is None for chunk in received)
+
+
+@pytest.mark.parametrize(
+    ("error_type", "error_class"),
+    [
+        ("overloaded_error", errors.ProviderUnavailableError),
+        ("api_error", errors.ProviderUnavailableError),
+        ("rate_limit_error", errors.RateLimitError),
+        ("invalid_request_error", errors.InvalidRequestError),
+        ("authentication_error", errors.AuthenticationError),
+    ],
+)
+def test_an_error_event_mid_stream_raises_the_matching_router_error(
+    fake: FakeAnthropic, base_url: str, error_type: str, error_class: type[errors.RouterError]
+) -> None:
+    fake.behaviour = "error_event"
+    fake.stream_error_type = error_type
+    received: list[ChatChunk] = []
+
+    with pytest.raises(error_class) as info:
+        stream(create_provider(base_url), received=received)
+
+    assert type(info.value) is error_class
+    assert "anth" in info.value.message
+    assert [chunk.text for chunk in received] == ["", "Hello "]
+
+
+# HTTP errors, for both calls.
+
+HTTP_ERROR_CASES = [
+    ("prompt_too_long", errors.ContextWindowExceededError, 400),
+    ("invalid_request", errors.InvalidRequestError, 400),
+    ("unauthorized", errors.AuthenticationError, 401),
+    ("forbidden", errors.AuthenticationError, 401),
+    ("not_found", errors.InvalidRequestError, 404),
+    ("rate_limited", errors.RateLimitError, 429),
+    ("server_error", errors.ProviderUnavailableError, 502),
+    ("overloaded", errors.ProviderUnavailableError, 503),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
+def test_http_errors_map_onto_router_errors(
+    fake: FakeAnthropic, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
+) -> None:
+    fake.behaviour = behaviour
+
+    with pytest.raises(error_class) as info:
+        complete(create_provider(base_url))
+
+    assert type(info.value) is error_class
+    assert info.value.status == status
+    assert "anth: " in info.value.message
+
+
+@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
+def test_http_errors_on_a_stream_map_the_same_way(
+    fake: FakeAnthropic, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
+) -> None:
+    fake.behaviour = behaviour
+    received: list[ChatChunk] = []
+
+    with pytest.raises(error_class) as info:
+        stream(create_provider(base_url), received=received)
+
+    assert type(info.value) is error_class
+    assert info.value.status == status
+    assert received == []
+
+
+def test_rate_limit_errors_carry_retry_after(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "rate_limited"
+
+    with pytest.raises(errors.RateLimitError) as info:
+        complete(create_provider(base_url))
+
+    assert info.value.retry_after == 7.0
+    assert info.value.retryable
+
+
+def test_overloaded_is_retryable(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "overloaded"
+
+    with pytest.raises(errors.ProviderUnavailableError) as info:
+        complete(create_provider(base_url))
+
+    assert info.value.retryable
+    assert "Overloaded" in info.value.message
+
+
+def test_the_prompt_too_long_message_reaches_the_client(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "prompt_too_long"
+
+    with pytest.raises(errors.ContextWindowExceededError) as info:
+        complete(create_provider(base_url))
+
+    assert "prompt is too long" in info.value.message
+    assert not info.value.retryable
+
+
+# Transport failures.
+
+
+def test_connection_refused_is_provider_unavailable() -> None:
+    provider = create_provider(closed_port_url())
+
+    with pytest.raises(errors.ProviderUnavailableError):
+        complete(provider)
+    with pytest.raises(errors.ProviderUnavailableError):
+        stream(provider)
+
+
+def test_a_slow_upstream_times_out(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "slow"
+    timeouts = Timeouts(total=0.5, first_token=0.5)
+
+    with pytest.raises(errors.TimeoutError):
+        complete(create_provider(base_url), timeouts=timeouts)
+    with pytest.raises(errors.TimeoutError):
+        stream(create_provider(base_url), create_request(stream=True), timeouts=timeouts)

@@ -1,0 +1,393 @@
+"""The Ollama adapter against a fake Ollama /api/chat on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from routerapp import errors
+from routerapp.providers.base import ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
+from routerapp.providers.ollama import OllamaAdapter
+
+try:
+    from tests.fakes import run_asgi_in_thread
+    from tests.fakes.ollama_server import FakeOllama
+except ModuleNotFoundError:
+    # While tests/ has no __init__.py, pytest puts tests/ itself (not the project root) on sys.path.
+    from fakes import run_asgi_in_thread
+    from fakes.ollama_server import FakeOllama
+
+MODEL = "llama3.2:3b"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeOllama, str]]:
+    fake = FakeOllama()
+    with run_asgi_in_thread(fake) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def fake(served: tuple[FakeOllama, str]) -> FakeOllama:
+    served[0].reset()
+    return served[0]
+
+
+@pytest.fixture
+def base_url(served: tuple[FakeOllama, str]) -> str:
+    return served[1]
+
+
+def create_provider(base_url: str, **overrides: object) -> ProviderConfig:
+    fields: dict = {"id": 2, "name": "local", "kind": "ollama", "base_url": base_url}
+    return ProviderConfig(**(fields | overrides))
+
+
+def create_request(
+    *, messages: list[dict] | None = None, stream: bool = False, **params: object
+) -> ChatRequest:
+    messages = messages or [{"role": "user", "content": "Hi"}]
+    return ChatRequest(model="local/llama", messages=messages, params=params, stream=stream)
+
+
+def complete(
+    provider: ProviderConfig, request: ChatRequest | None = None, timeouts: Timeouts | None = None
+) -> ChatResult:
+    async def main() -> ChatResult:
+        async with httpx.AsyncClient() as client:
+            adapter = OllamaAdapter(provider, client)
+            return await adapter.complete(request or create_request(), MODEL, timeouts or Timeouts())
+
+    return asyncio.run(main())
+
+
+def stream(
+    provider: ProviderConfig,
+    request: ChatRequest | None = None,
+    timeouts: Timeouts | None = None,
+    received: list[ChatChunk] | None = None,
+) -> list[ChatChunk]:
+    """Collect a stream's chunks; `received` keeps those that arrived before an exception."""
+    chunks = received if received is not None else []
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            adapter = OllamaAdapter(provider, client)
+            async for chunk in adapter.stream(
+                request or create_request(stream=True), MODEL, timeouts or Timeouts()
+            ):
+                chunks.append(chunk)
+
+    asyncio.run(main())
+    return chunks
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# Request translation.
+
+
+def test_it_posts_to_api_chat_without_streaming(fake: FakeOllama, base_url: str) -> None:
+    complete(create_provider(base_url + "/"))
+
+    assert fake.last_path == "/api/chat"
+    assert fake.last_request == {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "stream": False,
+    }
+    assert "authorization" not in fake.last_headers
+
+
+def test_it_defaults_to_the_local_ollama_server() -> None:
+    adapter = OllamaAdapter(create_provider(""), httpx.AsyncClient())
+
+    assert adapter.chat_url() == "http://127.0.0.1:11434/api/chat"
+
+
+def test_it_maps_openai_parameters_onto_ollama_options(fake: FakeOllama, base_url: str) -> None:
+    request = create_request(temperature=0.3, top_p=0.8, seed=42, stop="###", max_tokens=64, user="alice")
+    complete(create_provider(base_url, options={"num_ctx": 8192, "keep_alive": "10m"}), request)
+
+    sent = fake.last_request
+    assert sent is not None
+    assert sent["options"] == {
+        "temperature": 0.3,
+        "top_p": 0.8,
+        "seed": 42,
+        "num_predict": 64,
+        "stop": ["###"],
+        "num_ctx": 8192,
+    }
+    assert sent["keep_alive"] == "10m"
+    assert "user" not in sent and "max_tokens" not in sent
+
+
+def test_it_flattens_content_parts_and_sends_images_as_base64(fake: FakeOllama, base_url: str) -> None:
+    messages = [
+        {"role": "developer", "content": [{"type": "text", "text": "Be brief."}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is "},
+                {"type": "text", "text": "this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            ],
+        },
+    ]
+    complete(create_provider(base_url), create_request(messages=messages))
+
+    assert fake.last_request is not None
+    assert fake.last_request["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is this?", "images": ["iVBORw0KGgo="]},
+    ]
+
+
+def test_image_urls_are_rejected_because_ollama_takes_only_bytes(fake: FakeOllama, base_url: str) -> None:
+    content = [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]
+
+    with pytest.raises(errors.InvalidRequestError):
+        complete(create_provider(base_url), create_request(messages=[{"role": "user", "content": content}]))
+
+    assert fake.last_request is None
+
+
+def test_it_asks_for_json_when_the_client_wants_a_json_object(fake: FakeOllama, base_url: str) -> None:
+    complete(create_provider(base_url), create_request(response_format={"type": "json_object"}))
+
+    assert fake.last_request is not None
+    assert fake.last_request["format"] == "json"
+
+
+def test_it_translates_tool_calls_and_tool_results(fake: FakeOllama, base_url: str) -> None:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    messages = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+    ]
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    complete(create_provider(base_url), create_request(messages=messages, tools=[tool]))
+
+    sent = fake.last_request
+    assert sent is not None
+    assert sent["tools"] == [tool]
+    assert sent["messages"][1] == {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}],
+    }
+    assert sent["messages"][2] == {"role": "tool", "content": "18C", "tool_name": "get_weather"}
+
+
+# Response translation.
+
+
+def test_it_returns_an_openai_chat_completion(fake: FakeOllama, base_url: str) -> None:
+    result = complete(create_provider(base_url))
+
+    assert result.body["object"] == "chat.completion"
+    assert result.body["id"].startswith("chatcmpl-")
+    assert result.body["model"] == MODEL
+    assert result.body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "Hello from the fake llama.",
+    }
+    assert result.finish_reason == "stop"
+
+
+def test_it_reports_ollama_eval_counts_as_usage(fake: FakeOllama, base_url: str) -> None:
+    result = complete(create_provider(base_url))
+
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.estimated) == (
+        17,
+        8,
+        False,
+    )
+    assert result.body["usage"] == {"prompt_tokens": 17, "completion_tokens": 8, "total_tokens": 25}
+
+
+def test_it_estimates_usage_when_ollama_leaves_the_counts_out(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "no_counts"
+
+    result = complete(create_provider(base_url))
+
+    assert result.usage.estimated
+    assert result.usage.prompt_tokens > 0
+    assert result.usage.completion_tokens > 0
+    assert result.body["usage"]["total_tokens"] == result.usage.total_tokens
+
+
+def test_a_length_stop_becomes_finish_reason_length(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "length"
+
+    assert complete(create_provider(base_url)).finish_reason == "length"
+    assert stream(create_provider(base_url))[-2].finish_reason == "length"
+
+
+def test_it_returns_tool_calls_with_ids_and_json_arguments(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "tool_call"
+
+    result = complete(create_provider(base_url))
+
+    message = result.body["choices"][0]["message"]
+    assert message["content"] is None
+    [call] = message["tool_calls"]
+    assert call["id"].startswith("call_")
+    assert call["type"] == "function"
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city":"Paris"}'}
+    assert result.finish_reason == "tool_calls"
+
+
+# Streaming.
+
+
+def test_stream_sends_role_content_finish_and_usage_chunks_in_order(fake: FakeOllama, base_url: str) -> None:
+    chunks = stream(create_provider(base_url))
+
+    assert fake.last_request is not None
+    assert fake.last_request["stream"] is True
+    assert chunks[0].data["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert "".join(chunk.text for chunk in chunks) == "Hello from the fake llama."
+    assert len([chunk for chunk in chunks if chunk.text]) == 5
+    assert chunks[-2].finish_reason == "stop"
+    assert chunks[-2].data["choices"][0]["delta"] == {}
+    assert chunks[-1].data["choices"] == []
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (17, 8)
+    assert {chunk.data["id"] for chunk in chunks} == {chunks[0].data["id"]}
+    assert {chunk.data["object"] for chunk in chunks} == {"chat.completion.chunk"}
+
+
+def test_stream_estimates_usage_when_the_counts_are_missing(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "no_counts"
+
+    usage = stream(create_provider(base_url))[-1].usage
+
+    assert usage is not None
+    assert usage.estimated
+    assert usage.completion_tokens > 0
+
+
+def test_stream_passes_tool_calls_on(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "tool_call"
+
+    chunks = stream(create_provider(base_url))
+
+    [tool_chunk] = [
+        chunk
+        for chunk in chunks
+        if chunk.data["choices"] and "tool_calls" in chunk.data["choices"][0]["delta"]
+    ]
+    [call] = tool_chunk.data["choices"][0]["delta"]["tool_calls"]
+    assert call["index"] == 0
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city":"Paris"}'}
+    assert chunks[-2].finish_reason == "tool_calls"
+
+
+def test_truncated_stream_raises(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "truncated"
+    received: list[ChatChunk] = []
+
+    with pytest.raises(errors.ProviderUnavailableError, match="done"):
+        stream(create_provider(base_url), received=received)
+
+    # What arrived was passed on, but no finish or usage chunk pretends the answer is complete.
+    assert [chunk.text for chunk in received] == ["", "Hello "]
+    assert all(chunk.finish_reason is None and chunk.usage is None for chunk in received)
+
+
+def test_an_error_line_mid_stream_raises(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "error_line"
+    received: list[ChatChunk] = []
+
+    with pytest.raises(errors.ProviderUnavailableError, match="unexpected EOF"):
+        stream(create_provider(base_url), received=received)
+
+    assert [chunk.text for chunk in received] == ["", "Hello "]
+
+
+# HTTP errors, for both calls.
+
+HTTP_ERROR_CASES = [
+    ("model_not_found", errors.InvalidRequestError, 404),
+    ("bad_request", errors.InvalidRequestError, 400),
+    ("server_error", errors.ProviderUnavailableError, 502),
+    ("unavailable", errors.ProviderUnavailableError, 503),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
+def test_http_errors_map_onto_router_errors(
+    fake: FakeOllama, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
+) -> None:
+    fake.behaviour = behaviour
+
+    with pytest.raises(error_class) as info:
+        complete(create_provider(base_url))
+
+    assert type(info.value) is error_class
+    assert info.value.status == status
+    assert info.value.message.startswith("local: ")
+
+
+@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
+def test_http_errors_on_a_stream_map_the_same_way(
+    fake: FakeOllama, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
+) -> None:
+    fake.behaviour = behaviour
+    received: list[ChatChunk] = []
+
+    with pytest.raises(error_class) as info:
+        stream(create_provider(base_url), received=received)
+
+    assert type(info.value) is error_class
+    assert info.value.status == status
+    assert received == []
+
+
+def test_a_missing_model_is_a_client_error_that_names_the_model(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "model_not_found"
+
+    with pytest.raises(errors.InvalidRequestError) as info:
+        complete(create_provider(base_url))
+
+    assert info.value.code == "model_not_found"
+    assert "llama-nope" in info.value.message
+    assert not info.value.retryable
+
+
+# Transport failures.
+
+
+def test_connection_refused_is_provider_unavailable() -> None:
+    provider = create_provider(closed_port_url())
+
+    with pytest.raises(errors.ProviderUnavailableError):
+        complete(provider)
+    with pytest.raises(errors.ProviderUnavailableError):
+        stream(provider)
+
+
+def test_a_slow_upstream_times_out(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "slow"
+    timeouts = Timeouts(total=0.5, first_token=0.5)
+
+    with pytest.raises(errors.TimeoutError):
+        complete(create_provider(base_url), timeouts=timeouts)
+    with pytest.raises(errors.TimeoutError):
+        stream(create_provider(base_url), create_request(stream=True), timeouts=timeouts)
