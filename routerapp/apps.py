@@ -9,4 +9,9 @@ class RouterAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from routerapp import signals  # noqa: F401 - connects the config-change receivers
+        from routerapp.tasks import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)

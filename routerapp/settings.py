@@ -170,6 +170,8 @@ ROUTER = {
     "COOLDOWN_S": env_float("ROUTER_COOLDOWN_S", 5.0),
     "TIMEOUT_S": env_float("ROUTER_TIMEOUT_S", 60.0),
     "CONNECT_TIMEOUT_S": env_float("ROUTER_CONNECT_TIMEOUT_S", 5.0),
+    # The scheduled prune task deletes history older than this.
+    "HISTORY_RETENTION_DAYS": int(os.environ.get("ROUTER_HISTORY_RETENTION_DAYS", "30")),
     # Bearer token for GET /metrics; empty disables the endpoint.
     "METRICS_TOKEN": os.environ.get("ROUTER_METRICS_TOKEN", ""),
 }
@@ -180,5 +182,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": "WARNING"}},
+    "loggers": {"django-q": {"level": "WARNING"}},
 }

@@ -81,6 +81,7 @@ class _Plan:
     usage: Usage
     latency_s: float
     simulated: dict[str, Any]
+    conversation: str  # the messages' text, part of every seed
 
 
 class SimulatedAdapter(Adapter):
@@ -130,7 +131,8 @@ class SimulatedAdapter(Adapter):
         yield chunk({"role": "assistant", "content": ""})
         tokens_per_s = float(options.get("tokens_per_s") or 0)
         chunk_delay_s = float(options.get("chunk_delay_ms", 5)) / 1000
-        for index, piece in enumerate(_PIECES.findall(plan.content)):
+        pieces = _PIECES.findall(plan.content)
+        for index, piece in enumerate(pieces):
             if index == cut_after:
                 raise self._stream_cut(index)
             if index:
@@ -140,7 +142,7 @@ class SimulatedAdapter(Adapter):
                 )
             yield chunk({"content": piece})
         if cut_after is not None:  # the answer was shorter than stream_fail_after: cut before the finish
-            raise self._stream_cut(len(_PIECES.findall(plan.content)))
+            raise self._stream_cut(len(pieces))
         finish = chunk(finish_reason=plan.finish_reason)
         finish.data["x_simulated"] = plan.simulated
         yield finish
@@ -205,6 +207,7 @@ class SimulatedAdapter(Adapter):
             usage=Usage(prompt_tokens, estimate_tokens(content), estimated=False),
             latency_s=max(0.0, latency_ms) / 1000,
             simulated={"task_type": task, "quality": quality, "good": good},
+            conversation=conversation,
         )
 
     def _draw_failure(
@@ -218,9 +221,8 @@ class SimulatedAdapter(Adapter):
             _ATTEMPTS.popitem(last=False)
         plan.simulated["attempt"] = attempt
 
-        conversation = "\x1e".join(message_text(m) for m in request.messages)
         per_request = request.request_id if options.get("fail_per_request") else ""
-        rng = _rng(options.get("seed", 0), upstream_model, conversation, "fail", attempt, per_request)
+        rng = _rng(options.get("seed", 0), upstream_model, plan.conversation, "fail", attempt, per_request)
         # Draw both numbers always so changing one rate does not reshuffle the other decision.
         fail_draw, cut_draw = rng.random(), rng.random()
         if fail_draw < float(options.get("fail_rate", 0)):

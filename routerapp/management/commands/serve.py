@@ -40,6 +40,9 @@ class Command(BaseCommand):
             self.stdout.write(f"task worker cluster started (pid {cluster.pid})")
         self.stdout.write(f"serving on http://{host}:{port} with {workers} worker(s)")
         sys.stdout.flush()
+        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
+        # `finally` below still stops the worker cluster instead of the process dying first.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             uvicorn.run(
                 "routerapp.asgi:application",

@@ -1,0 +1,106 @@
+"""Management commands people run: apikey, demo, serve."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.core.management import CommandError, call_command
+
+from routerapp.models import ApiKey, hash_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_apikey_create_prints_the_key_once_on_the_last_line_and_stores_only_its_hash():
+    out, _ = run("apikey", "create", "team-a", "--models", "fast,smart", "--rpm", "60", "--budget", "12.5")
+    raw = out.strip().splitlines()[-1]
+    assert raw.startswith("sk-rt-")
+    key = ApiKey.objects.get(name="team-a")
+    assert key.key_hash == hash_key(raw)
+    assert raw not in (key.key_hash, key.prefix)
+    assert key.allowed_models == ["fast", "smart"] and key.rpm_limit == 60 and float(key.budget_usd) == 12.5
+    listing, _ = run("apikey", "list")
+    assert "team-a" in listing and raw not in listing
+
+
+@pytest.mark.django_db
+def test_apikey_revoke_and_bad_input():
+    run("apikey", "create", "gone")
+    run("apikey", "revoke", "gone")
+    assert not ApiKey.objects.get(name="gone").enabled
+    with pytest.raises(CommandError, match="no key named"):
+        run("apikey", "revoke", "missing")
+    with pytest.raises(CommandError, match="already exists"):
+        run("apikey", "create", "gone")
+    with pytest.raises(CommandError, match="--budget"):
+        run("apikey", "create", "x", "--budget", "lots")
+
+
+@pytest.mark.django_db
+def test_demo_loads_config_and_prints_working_credentials():
+    out, _ = run("demo")
+    raw = next(line.split()[-1] for line in out.splitlines() if "demo API key" in line)
+    assert ApiKey.objects.get(name="demo").key_hash == hash_key(raw)
+    # Running it again replaces the key rather than failing.
+    out2, _ = run("demo")
+    assert raw not in out2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    demo = subprocess.run([*manage, "demo", "--no-admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    key = next(line.split()[-1] for line in demo.stdout.splitlines() if "demo API key" in line)
+    port = free_port()
+    proc = subprocess.Popen(
+        [*manage, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/v1/chat/completions",
+                    headers={"authorization": f"Bearer {key}"},
+                    json={"model": "smart", "messages": [{"role": "user", "content": "hello"}]},
+                    timeout=10,
+                )
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.2)
+        assert response.status_code == 200, response.text
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert children, "the django-q2 cluster was not started"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        time.sleep(0.5)
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
