@@ -2,6 +2,10 @@
 
 On shutdown (SIGTERM, Ctrl-C) the history writer flushes what is queued and the pooled upstream
 clients close, so a graceful stop loses no history.
+
+Requests under /v1/ (the OpenAI-compatible API, the hot path) go to `ApiHandler`: the same Django,
+URLs and views, without the middleware the API does not use. Everything else (admin, dashboard,
+/api) gets Django's full stack.
 """
 
 from __future__ import annotations
@@ -12,11 +16,40 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "routerapp.settings")
 
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 
 django_application = get_asgi_application()
 
 
+class ApiHandler(ASGIHandler):
+    """Django for /v1/ without the per-request threads (bench/README.md has the numbers).
+
+    Django's built-in middleware (security, sessions, common, CSRF, auth, messages, X-Frame) are
+    MiddlewareMixin classes: under ASGI each runs its process_request and process_response through
+    sync_to_async, and ASGIHandler starts a fresh thread per request for those calls. That was
+    about 14 thread hops and one thread start per request, most of the router's CPU. The API
+    authenticates with bearer keys and sets no cookies, renders no templates and needs no CSRF,
+    so it runs with no middleware; and without a per-request ThreadSensitiveContext the few sync
+    calls left (Django's request_started/finished signals) share one long-lived thread.
+    """
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        self._middleware_chain = convert_exception_to_response(self._get_response_async)
+
+    async def __call__(self, scope, receive, send):
+        await self.handle(scope, receive, send)
+
+
+api_application = ApiHandler()
+
+
 async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+        return await api_application(scope, receive, send)
     if scope["type"] != "lifespan":
         return await django_application(scope, receive, send)
     from routerapp.history import writer
