@@ -19,7 +19,16 @@ class ProviderForm(forms.ModelForm):
 
     class Meta:
         model = Provider
-        fields = ["name", "kind", "base_url", "api_key_ref", "timeout_s", "extra_headers", "options", "enabled"]
+        fields = [
+            "name",
+            "kind",
+            "base_url",
+            "api_key_ref",
+            "timeout_s",
+            "extra_headers",
+            "options",
+            "enabled",
+        ]
 
     def save(self, commit: bool = True) -> Provider:
         provider = super().save(commit=False)
@@ -73,7 +82,15 @@ class ModelGroupAdmin(admin.ModelAdmin):
 
 @admin.register(Deployment)
 class DeploymentAdmin(admin.ModelAdmin):
-    list_display = ["model_group", "provider", "upstream_model", "weight", "health_status", "health_checked_at", "enabled"]
+    list_display = [
+        "model_group",
+        "provider",
+        "upstream_model",
+        "weight",
+        "health_status",
+        "health_checked_at",
+        "enabled",
+    ]
     list_filter = ["provider", "health_status", "enabled"]
     search_fields = ["upstream_model", "model_group__name"]
 
@@ -87,7 +104,16 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["name", "masked", "allowed_models", "rpm_limit", "budget_usd", "spent_usd", "enabled", "last_used_at"]
+    list_display = [
+        "name",
+        "masked",
+        "allowed_models",
+        "rpm_limit",
+        "budget_usd",
+        "spent_usd",
+        "enabled",
+        "last_used_at",
+    ]
     readonly_fields = ["masked", "spent_usd", "created_at", "last_used_at"]
     search_fields = ["name", "prefix"]
 
@@ -109,7 +135,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj.key_hash, obj.prefix, obj.created_at = created.key_hash, created.prefix, created.created_at
         # Shown once: only the hash is stored.
-        messages.warning(request, f"New key for '{obj.name}' (copy it now, it will not be shown again): {raw}")
+        messages.warning(
+            request, f"New key for '{obj.name}' (copy it now, it will not be shown again): {raw}"
+        )
 
 
 class AttemptInline(admin.TabularInline):
@@ -122,7 +150,16 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(QueryRecord)
 class QueryRecordAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "request_id", "model", "deployment", "status", "http_status", "latency_ms", "cost_usd"]
+    list_display = [
+        "created_at",
+        "request_id",
+        "model",
+        "deployment",
+        "status",
+        "http_status",
+        "latency_ms",
+        "cost_usd",
+    ]
     list_filter = ["status", "model", "stream"]
     search_fields = ["request_id", "model", "error_message"]
     date_hierarchy = "created_at"
@@ -134,4 +171,3 @@ class QueryRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
-

@@ -10,11 +10,14 @@ URLs and views, without the middleware the API does not use. Everything else (ad
 
 from __future__ import annotations
 
+import gc
 import os
+from importlib import import_module
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "routerapp.settings")
 
 from asgiref.sync import sync_to_async  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
@@ -47,6 +50,18 @@ class ApiHandler(ASGIHandler):
 api_application = ApiHandler()
 
 
+def freeze_startup_objects() -> None:
+    """Keep the garbage collector's full passes off the objects that live as long as the process.
+
+    A loaded Django process holds ~130k objects (modules, URL patterns, models); without this every
+    full collection walks them all: pauses of ~60 ms, several per 10k requests, measured as the
+    router's max latency. Frozen, they are skipped and a full pass only sees recent objects.
+    """
+    import_module(settings.ROOT_URLCONF)  # the URLconf imports the API and the router: freeze them too
+    gc.collect()
+    gc.freeze()
+
+
 async def application(scope, receive, send):
     if scope["type"] == "http" and scope["path"].startswith("/v1/"):
         return await api_application(scope, receive, send)
@@ -58,6 +73,7 @@ async def application(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            freeze_startup_objects()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await close_clients()

@@ -66,7 +66,15 @@ MODEL_SCALARS = (
     "cooldown_s",
     "enabled",
 )
-DEPLOYMENT_SCALARS = ("weight", "rpm", "tpm", "input_cost_per_mtok", "output_cost_per_mtok", "context_window", "enabled")
+DEPLOYMENT_SCALARS = (
+    "weight",
+    "rpm",
+    "tpm",
+    "input_cost_per_mtok",
+    "output_cost_per_mtok",
+    "context_window",
+    "enabled",
+)
 
 
 class ConfigError(Exception):
@@ -106,7 +114,9 @@ def read_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _check_fields(source: str, entry: str, item: Any, spec: dict[str, Any], required: tuple[str, ...]) -> None:
+def _check_fields(
+    source: str, entry: str, item: Any, spec: dict[str, Any], required: tuple[str, ...]
+) -> None:
     if not isinstance(item, dict):
         raise ConfigError(source, entry, "must be a mapping")
     unknown = sorted(set(item) - set(spec))
@@ -122,7 +132,9 @@ def _check_fields(source: str, entry: str, item: Any, spec: dict[str, Any], requ
         if isinstance(value, bool) and expected is not bool:
             raise ConfigError(source, entry, f"'{name}' must be {_type_name(expected)}, not a boolean")
         if not isinstance(value, expected):
-            raise ConfigError(source, entry, f"'{name}' must be {_type_name(expected)}, got {type(value).__name__}")
+            raise ConfigError(
+                source, entry, f"'{name}' must be {_type_name(expected)}, got {type(value).__name__}"
+            )
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise ConfigError(source, entry, f"'{name}' must not be negative")
 
@@ -130,13 +142,17 @@ def _check_fields(source: str, entry: str, item: Any, spec: dict[str, Any], requ
 def _type_name(expected: Any) -> str:
     if expected == (int, float):
         return "a number"
-    return {str: "a string", int: "an integer", bool: "true or false", dict: "a mapping", list: "a list"}[expected]
+    return {str: "a string", int: "an integer", bool: "true or false", dict: "a mapping", list: "a list"}[
+        expected
+    ]
 
 
 def validate(data: dict[str, Any], source: str) -> None:
     unknown = sorted(set(data) - set(TOP_LEVEL))
     if unknown:
-        raise ConfigError(source, "file", f"unknown section(s) {', '.join(unknown)}; allowed: {', '.join(TOP_LEVEL)}")
+        raise ConfigError(
+            source, "file", f"unknown section(s) {', '.join(unknown)}; allowed: {', '.join(TOP_LEVEL)}"
+        )
     providers = data.get("providers") or []
     models = data.get("models") or []
     if not isinstance(providers, list):
@@ -168,7 +184,9 @@ def validate(data: dict[str, Any], source: str) -> None:
         seen.add(m["name"])
         strategy = m.get("strategy") or "simple-shuffle"
         if strategy not in STRATEGIES:
-            raise ConfigError(source, entry, f"strategy '{strategy}' is not one of {', '.join(sorted(STRATEGIES))}")
+            raise ConfigError(
+                source, entry, f"strategy '{strategy}' is not one of {', '.join(sorted(STRATEGIES))}"
+            )
         for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
             for name in m.get(key) or []:
                 if name not in known_models:

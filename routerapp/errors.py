@@ -181,7 +181,10 @@ def _mentions_context_window(text: str) -> bool:
 
 
 def _mentions_content_policy(text: str) -> bool:
-    return any(marker in text for marker in ("content policy", "content_policy", "content management policy", "safety system"))
+    return any(
+        marker in text
+        for marker in ("content policy", "content_policy", "content management policy", "safety system")
+    )
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -23,6 +23,9 @@ from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from routerapp import metrics, rollups
+from routerapp.tracing import Trace, current_trace
+
 logger = logging.getLogger(__name__)
 
 
@@ -66,6 +69,8 @@ class RecordDraft:
     # Extension point for later layers (spans, optimizer facts): callables run in the writer
     # thread with the saved QueryRecord, after the batch is inserted.
     extras: list[Any] = field(default_factory=list)
+    # The request's spans (routerapp.tracing), stored as Span rows in the same batch.
+    trace: Trace | None = field(default_factory=current_trace)
 
     def fail(self, error) -> None:
         self.status = "error"
@@ -95,6 +100,8 @@ class HistoryWriter:
         # Submitted but not yet written, including a batch the thread is still collecting.
         self._unwritten = 0
         self._done = threading.Condition()
+        # Set by submit() when a full batch is queued, so the writer need not wait out the interval.
+        self._full = threading.Event()
 
     def submit(self, draft: RecordDraft) -> None:
         with self._done:
@@ -102,6 +109,8 @@ class HistoryWriter:
         self._queue.put(draft)
         if self._thread is None:
             self._start()
+        elif self._queue.qsize() >= settings.ROUTER["HISTORY_FLUSH_ROWS"]:
+            self._full.set()
 
     def _start(self) -> None:
         with self._lock:
@@ -119,13 +128,15 @@ class HistoryWriter:
                 batch.append(self._queue.get(timeout=1.0))
             except queue.Empty:
                 continue
-            deadline = time.monotonic() + interval
+            # Sleep through the interval instead of waking for each record: every wake-up takes the
+            # GIL from the event loop serving requests (measured: a few % of CPU per request and the
+            # c=1 p99). submit() cuts the sleep short once a full batch is waiting.
+            if self._queue.qsize() < max_rows - 1:
+                self._full.wait(interval)
+            self._full.clear()
             while len(batch) < max_rows:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
                 try:
-                    batch.append(self._queue.get(timeout=remaining))
+                    batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             with self._flush_lock:
@@ -153,7 +164,9 @@ class HistoryWriter:
             while self._unwritten > 0:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    logger.warning("history writer: %d records still unwritten at flush timeout", self._unwritten)
+                    logger.warning(
+                        "history writer: %d records still unwritten at flush timeout", self._unwritten
+                    )
                     return
                 self._done.wait(remaining)
 
@@ -162,6 +175,10 @@ class HistoryWriter:
 
     def _write(self, batch: list[RecordDraft]) -> None:
         close_old_connections()
+        try:
+            metrics.observe(batch)
+        except Exception:
+            logger.exception("history writer: failed to update metrics")
         try:
             write_batch(batch)
             self.written += len(batch)
@@ -176,7 +193,7 @@ class HistoryWriter:
 
 
 def write_batch(batch: list[RecordDraft]) -> None:
-    from routerapp.models import ApiKey, Attempt, QueryRecord
+    from routerapp.models import ApiKey, Attempt, QueryRecord, Span
 
     with transaction.atomic():
         records = QueryRecord.objects.bulk_create(
@@ -226,6 +243,25 @@ def write_batch(batch: list[RecordDraft]) -> None:
                 for a in d.attempts
             ]
         )
+        Span.objects.bulk_create(
+            [
+                Span(
+                    query_id=record.pk,
+                    position=s.position,
+                    parent=s.parent,
+                    name=s.name[:40],
+                    start_ms=s.start_ms,
+                    duration_ms=s.duration_ms if s.duration_ms is not None else d.latency_ms - s.start_ms,
+                    status=s.status[:10],
+                    attributes=s.attributes,
+                )
+                for record, d in zip(records, batch, strict=True)
+                if d.trace is not None
+                for s in d.trace.spans
+            ]
+        )
+        rollups.save_rollups(rollups.rollup_batch(batch))
+        rollups.save_error_groups(rollups.error_occurrences(batch))
         spend: dict[int, float] = defaultdict(float)
         for d in batch:
             if d.api_key_id is not None:

@@ -101,7 +101,9 @@ class Deployment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["model_group", "provider", "upstream_model"], name="unique_deployment"),
+            models.UniqueConstraint(
+                fields=["model_group", "provider", "upstream_model"], name="unique_deployment"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,7 +125,9 @@ class ApiKey(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=16, editable=False, help_text="First characters, to recognise a key.")
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="First characters, to recognise a key."
+    )
     # Client-facing model names this key may use; empty means all.
     allowed_models = models.JSONField(default=list, blank=True)
     rpm_limit = models.PositiveIntegerField(null=True, blank=True)
@@ -141,7 +145,9 @@ class ApiKey(models.Model):
     def create_key(cls, name: str, **fields) -> tuple[ApiKey, str]:
         """Create a key row and return it with the raw key, which is not stored anywhere."""
         raw = cls.PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(name=name, key_hash=hash_key(raw), prefix=raw[: len(cls.PREFIX) + 4], **fields)
+        key = cls.objects.create(
+            name=name, key_hash=hash_key(raw), prefix=raw[: len(cls.PREFIX) + 4], **fields
+        )
         return key, raw
 
 
@@ -172,10 +178,17 @@ class QueryRecord(models.Model):
         CANCELLED = "cancelled"  # the client went away mid-stream
 
     request_id = models.CharField(max_length=40, unique=True)
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="queries")
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="queries"
+    )
     model = models.CharField(max_length=200, help_text="The model name the client asked for.")
     deployment = models.ForeignKey(
-        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="queries", help_text="Who answered."
+        Deployment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="queries",
+        help_text="Who answered.",
     )
     status = models.CharField(max_length=10, choices=Status.choices)
     http_status = models.PositiveSmallIntegerField(default=200)
@@ -217,7 +230,9 @@ class Attempt(models.Model):
     """One upstream call made for a QueryRecord (retries and fallbacks each add one)."""
 
     query = models.ForeignKey(QueryRecord, on_delete=models.CASCADE, related_name="attempts")
-    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts")
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
     retry = models.PositiveSmallIntegerField(default=0, help_text="0 for the first try on this deployment.")
     status = models.CharField(max_length=10)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -234,3 +249,106 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.retry} {self.status}"
+
+
+# Observability: spans of each request, upstream error groups and hourly statistics, all written by
+# the history writer in the same batch transaction as the QueryRecords they describe.
+
+
+class Span(models.Model):
+    """One timed stage of a request (authenticate, select, attempt, stream, …): the waterfall's bars."""
+
+    query = models.ForeignKey(QueryRecord, on_delete=models.CASCADE, related_name="spans")
+    # Order within the trace; `parent` refers to another span's position.
+    position = models.PositiveSmallIntegerField()
+    parent = models.PositiveSmallIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=40)
+    start_ms = models.FloatField(help_text="Offset from the start of the request.")
+    duration_ms = models.FloatField()
+    status = models.CharField(max_length=10, default="ok")
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["query_id", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.duration_ms:.1f} ms"
+
+
+class ErrorGroupQuerySet(models.QuerySet):
+    def seen_since(self, moment: datetime) -> ErrorGroupQuerySet:
+        return self.filter(last_seen__gte=moment)
+
+
+class ErrorGroup(models.Model):
+    """Failures with the same error type, provider, deployment and normalised message, counted.
+
+    Upstream failures are counted per attempt (a retried 500 counts twice, even when a fallback
+    then answered); failures without any upstream attempt (rate limits, budgets, unknown models)
+    are counted per request with no deployment.
+    """
+
+    fingerprint = models.CharField(max_length=40, unique=True)
+    error_type = models.CharField(max_length=60)
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.CharField(max_length=300, help_text="Normalised: numbers, ids and URLs replaced.")
+    sample_message = models.TextField(blank=True)
+    sample_request_id = models.CharField(max_length=40, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    # The trend: {"<hour as epoch seconds>": count} for the last 7 days.
+    hourly = models.JSONField(default=dict, blank=True)
+    # Request ids of the latest occurrences, newest first: the drill-down.
+    recent = models.JSONField(default=list, blank=True)
+
+    objects = ErrorGroupQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Errors page: groups seen in the window, newest first.
+            models.Index(fields=["last_seen"], name="errorgroup_last_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error_type}: {self.message[:60]}"
+
+
+class StatsRollup(models.Model):
+    """Totals of one hour for one dimension value, so 24 h and 7 d statistics read a few hundred
+    rows instead of a million. Latency and time to first token are kept as log-scale histograms
+    (see routerapp.rollups), which merge exactly across hours and give percentiles within ~6 %."""
+
+    class Dimension(models.TextChoices):
+        ALL = "all"
+        MODEL = "model"
+        DEPLOYMENT = "deployment"
+        KEY = "key"
+
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
+    # Model name, deployment id or key id; "" for ALL and for requests without one.
+    value = models.CharField(max_length=200, blank=True)
+    hour = models.DateTimeField()
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    errors_by_type = models.JSONField(default=dict, blank=True)
+    # Successful requests only: {bin: count}.
+    latency_bins = models.JSONField(default=dict, blank=True)
+    ttft_bins = models.JSONField(default=dict, blank=True)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    # The slowest successful requests of the hour: [[latency_ms, request_id], …], slowest first.
+    slowest = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also the index stats reads use: one dimension over a range of hours.
+            models.UniqueConstraint(fields=["dimension", "hour", "value"], name="unique_rollup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value} @ {self.hour:%Y-%m-%d %H:00}"

@@ -20,7 +20,9 @@ def _catalogue_price(upstream_model: str, kind: str) -> tuple[float, float]:
     """USD per million input and output tokens, or zeros when genai-prices does not know the model."""
     try:
         calc = calc_price(
-            PriceUsage(input_tokens=MTOK, output_tokens=MTOK), upstream_model, provider_id=PROVIDER_IDS.get(kind)
+            PriceUsage(input_tokens=MTOK, output_tokens=MTOK),
+            upstream_model,
+            provider_id=PROVIDER_IDS.get(kind),
         )
     except LookupError:
         return 0.0, 0.0

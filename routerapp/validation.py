@@ -72,10 +72,14 @@ def chat_request(data: dict[str, Any]) -> ChatRequest:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise _invalid(f"'{name}' must be a positive integer.", name)
     timeout = data.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
         raise _invalid("'timeout' must be a positive number of seconds.", "timeout")
     num_retries = data.get("num_retries")
-    if num_retries is not None and (isinstance(num_retries, bool) or not isinstance(num_retries, int) or not 0 <= num_retries <= 10):
+    if num_retries is not None and (
+        isinstance(num_retries, bool) or not isinstance(num_retries, int) or not 0 <= num_retries <= 10
+    ):
         raise _invalid("'num_retries' must be an integer from 0 to 10.", "num_retries")
     params = {
         k: v
@@ -99,7 +103,9 @@ def _check_message(message: Any, index: int) -> None:
         raise _invalid(f"'{where}' must be an object with 'role' and 'content'.", where)
     role = message.get("role")
     if role not in ROLES:
-        raise _invalid(f"'{where}.role' must be one of {', '.join(sorted(ROLES))}; got {role!r}.", f"{where}.role")
+        raise _invalid(
+            f"'{where}.role' must be one of {', '.join(sorted(ROLES))}; got {role!r}.", f"{where}.role"
+        )
     content = message.get("content")
     if content is None:
         if role == "assistant" and (message.get("tool_calls") or message.get("function_call")):

@@ -73,11 +73,17 @@ def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
     env.pop("REDIS_URL", None)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    demo = subprocess.run([*manage, "demo", "--no-admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    demo = subprocess.run(
+        [*manage, "demo", "--no-admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
     key = next(line.split()[-1] for line in demo.stdout.splitlines() if "demo API key" in line)
     port = free_port()
     proc = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*manage, "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -94,13 +100,18 @@ def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
                 assert time.monotonic() < deadline, "server did not come up"
                 time.sleep(0.2)
         assert response.status_code == 200, response.text
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         assert children, "the django-q2 cluster was not started"
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         time.sleep(0.5)
         for pid in children:
-            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+            )
     finally:
         if proc.poll() is None:
             proc.kill()

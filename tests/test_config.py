@@ -49,7 +49,12 @@ def test_import_creates_providers_models_and_deployments(tmp_path):
     fast = ModelGroup.objects.get(name="fast")
     assert fast.fallbacks == ["smart"]
     dep = fast.deployments.get()
-    assert (dep.provider.name, dep.upstream_model, dep.rpm, dep.context_window) == ("sim", "sim-small", 600, 8192)
+    assert (dep.provider.name, dep.upstream_model, dep.rpm, dep.context_window) == (
+        "sim",
+        "sim-small",
+        600,
+        8192,
+    )
     assert ModelGroup.objects.get(name="smart").num_retries == 1
     assert Provider.objects.get(name="openai").api_key_ref == "env:OPENAI_API_KEY"
 
@@ -67,11 +72,19 @@ def test_reimport_updates_in_place_and_keeps_deployment_ids(tmp_path):
     ("text", "entry", "problem"),
     [
         ("providers: [{name: x, kind: telepathy}]", "providers[0] (x)", "kind 'telepathy'"),
-        ("models: [{name: m, deployments: [{provider: ghost, model: y}]}]", "models[0] (m).deployments[0]", "provider 'ghost'"),
+        (
+            "models: [{name: m, deployments: [{provider: ghost, model: y}]}]",
+            "models[0] (m).deployments[0]",
+            "provider 'ghost'",
+        ),
         ("models: [{name: m, strategy: psychic}]", "models[0] (m)", "strategy 'psychic'"),
         ("models: [{name: m, fallbacks: [nowhere]}]", "models[0] (m)", "unknown model 'nowhere'"),
         ("models: [{name: m, weight: 3}]", "models[0] (m)", "unknown field(s) weight"),
-        ("providers: [{name: p, kind: simulated, timeout_s: fast}]", "providers[0] (p)", "'timeout_s' must be a number"),
+        (
+            "providers: [{name: p, kind: simulated, timeout_s: fast}]",
+            "providers[0] (p)",
+            "'timeout_s' must be a number",
+        ),
         ("providers: [{name: p, kind: openai}]", "providers[0] (p)", "needs 'base_url'"),
         ("ensembles: []", "file", "unknown section(s) ensembles"),
         ("providers: [\n  - {name: x", "line", "not valid YAML"),

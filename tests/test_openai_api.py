@@ -87,7 +87,10 @@ def test_every_authenticated_request_leaves_a_history_record(setup, client_for):
         client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "two"}])
     flush_history()
     records = list(QueryRecord.objects.order_by("created_at"))
-    assert [(r.model, r.status, r.http_status) for r in records] == [("gpt-test", "ok", 200), ("nope", "error", 404)]
+    assert [(r.model, r.status, r.http_status) for r in records] == [
+        ("gpt-test", "ok", 200),
+        ("nope", "error", 404),
+    ]
     assert records[0].deployment.upstream_model == "ok"
     assert records[0].latency_ms > 0 and records[0].prompt_tokens > 0
     assert Attempt.objects.filter(query=records[0]).count() == 1

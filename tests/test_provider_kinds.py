@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import create_key, create_model, create_provider
 from tests.fakes import run_asgi_in_thread
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.ollama_server import FakeOllama
-from tests.factories import create_key, create_model, create_provider
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,10 @@ def test_anthropic_upstream_through_the_router(anthropic_server, live_url, clien
     assert app.last_headers["x-api-key"] == "sk-ant-test"
     chunks = list(
         client.chat.completions.create(
-            model="claude", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+            model="claude",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
         )
     )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == app.reply
@@ -57,8 +60,15 @@ def test_ollama_upstream_through_the_router(ollama_server, live_url, client_for)
     client = client_for(create_key())
     reply = client.chat.completions.create(model="llama", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content
-    chunks = list(client.chat.completions.create(model="llama", messages=[{"role": "user", "content": "hi"}], stream=True))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == reply.choices[0].message.content
+    chunks = list(
+        client.chat.completions.create(
+            model="llama", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    )
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == reply.choices[0].message.content
+    )
 
 
 def test_simulated_provider_answers_like_a_model(live_url, client_for):
@@ -69,5 +79,9 @@ def test_simulated_provider_answers_like_a_model(live_url, client_for):
     reply = client.chat.completions.create(model="sim", messages=[{"role": "user", "content": prompt}])
     text = reply.choices[0].message.content
     assert "def " in text and prompt not in text
-    streamed = list(client.chat.completions.create(model="sim", messages=[{"role": "user", "content": prompt}], stream=True))
+    streamed = list(
+        client.chat.completions.create(
+            model="sim", messages=[{"role": "user", "content": prompt}], stream=True
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == text

@@ -47,11 +47,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def unexpected(request: HttpRequest, exc: Exception):
         # A bug must still answer in the shape clients parse, without a traceback.
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(errors.RouterError("The router failed to process the request; it has been logged."))
+        return error_response(
+            errors.RouterError("The router failed to process the request; it has been logged.")
+        )
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404):
-        return error_response(errors.InvalidRequestError(str(exc) or "Not found.", status=404, code="not_found"))
+        return error_response(
+            errors.InvalidRequestError(str(exc) or "Not found.", status=404, code="not_found")
+        )
 
 
 openai_api = NinjaAPI(

@@ -21,7 +21,8 @@ async def authenticate(request: HttpRequest) -> KeyInfo:
     token = bearer_token(request)
     if not token:
         raise AuthenticationError(
-            "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.", code="missing_api_key"
+            "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.",
+            code="missing_api_key",
         )
     table = await tables.get()
     key = table.key_for(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 
 import orjson
@@ -12,7 +13,8 @@ from ninja import Router
 
 from routerapp import errors
 from routerapp.api.auth import authenticate
-from routerapp.routing import Completion, StreamSession, new_draft, record_rejection, route
+from routerapp.history import RecordDraft
+from routerapp.routing import Completion, StreamSession, record_rejection, route
 from routerapp.routing.table import tables
 from routerapp.validation import chat_request, parse_body
 
@@ -40,13 +42,16 @@ def read_body(request: HttpRequest) -> bytes:
 async def chat_completions(request: HttpRequest):
     started = time.perf_counter()
     key = await authenticate(request)
+    data: dict = {}
     try:
-        chat = chat_request(parse_body(read_body(request)))
+        data = parse_body(read_body(request))
+        chat = chat_request(data)
     except errors.RouterError as exc:
         # Authenticated requests leave a record even when their body is unusable.
-        from routerapp.providers.base import ChatRequest
-
-        record_rejection(new_draft(ChatRequest(model="(invalid)", messages=[]), key), exc, started)
+        model = data.get("model") if isinstance(data.get("model"), str) else "(invalid request)"
+        record_rejection(
+            RecordDraft(request_id=uuid.uuid4().hex, model=model, api_key_id=key.id), exc, started
+        )
         raise
     outcome = await route(chat, key=key, started=started)
     headers = {"x-request-id": chat.request_id, "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}"}
@@ -76,7 +81,10 @@ async def list_models(request: HttpRequest):
     table = await tables.get()
     names = [name for name in table.model_names() if key.may_use(name)]
     return json_response(
-        {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "router"} for n in names]}
+        {
+            "object": "list",
+            "data": [{"id": n, "object": "model", "created": 0, "owned_by": "router"} for n in names],
+        }
     )
 
 

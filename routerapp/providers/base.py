@@ -147,13 +147,17 @@ class Adapter:
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
         raise NotImplementedError
 
-    def stream(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> AsyncIterator[ChatChunk]:
+    def stream(
+        self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
+    ) -> AsyncIterator[ChatChunk]:
         """Yield chunks; raise a RouterError if the stream breaks (including a missing end marker)."""
         raise NotImplementedError
 
     async def probe(self, upstream_model: str, timeouts: Timeouts) -> None:
         """Raise a RouterError unless the deployment answers a minimal request."""
-        request = ChatRequest(model=upstream_model, messages=[{"role": "user", "content": "ping"}], params={"max_tokens": 1})
+        request = ChatRequest(
+            model=upstream_model, messages=[{"role": "user", "content": "ping"}], params={"max_tokens": 1}
+        )
         await self.complete(request, upstream_model, timeouts)
 
     # Helpers shared by the HTTP adapters.
@@ -170,7 +174,9 @@ class Adapter:
             return
         message = error_message(body) or response.reason_phrase or f"HTTP {response.status_code}"
         retry_after = errors.parse_retry_after(response.headers.get("retry-after"))
-        raise errors.classify_http_error(response.status_code, f"{self.provider.name}: {message}", retry_after=retry_after)
+        raise errors.classify_http_error(
+            response.status_code, f"{self.provider.name}: {message}", retry_after=retry_after
+        )
 
 
 def error_message(body: bytes) -> str:
@@ -204,7 +210,13 @@ def completion_id() -> str:
 
 
 def chat_completion(
-    *, id: str, model: str, content: str, finish_reason: str | None, usage: Usage, extra_message: dict | None = None
+    *,
+    id: str,
+    model: str,
+    content: str,
+    finish_reason: str | None,
+    usage: Usage,
+    extra_message: dict | None = None,
 ) -> dict[str, Any]:
     """Build an OpenAI chat.completion object (for adapters whose upstream speaks something else)."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
@@ -221,7 +233,12 @@ def chat_completion(
 
 
 def chunk_dict(
-    *, id: str, model: str, created: int, delta: dict[str, Any] | None = None, finish_reason: str | None = None
+    *,
+    id: str,
+    model: str,
+    created: int,
+    delta: dict[str, Any] | None = None,
+    finish_reason: str | None = None,
 ) -> dict[str, Any]:
     """Build an OpenAI chat.completion.chunk object with one choice."""
     return {
@@ -234,7 +251,14 @@ def chunk_dict(
 
 
 def usage_chunk(*, id: str, model: str, created: int, usage: Usage) -> ChatChunk:
-    data = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [], "usage": usage.to_dict()}
+    data = {
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [],
+        "usage": usage.to_dict(),
+    }
     return ChatChunk(data=data, usage=usage)
 
 
@@ -261,7 +285,9 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
     return ""
 
 

@@ -70,14 +70,18 @@ class OpenAIAdapter(Adapter):
             raise malformed(self.provider.name, "no choices")
         raw_usage = data.get("usage") or {}
         if raw_usage.get("prompt_tokens") is not None:
-            usage = Usage(int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0))
+            usage = Usage(
+                int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0)
+            )
         else:
             text = ((data["choices"][0] or {}).get("message") or {}).get("content") or ""
             usage = Usage(estimate_prompt_tokens(request.messages), estimate_tokens(text), estimated=True)
             data["usage"] = usage.to_dict()
         return ChatResult(body=data, usage=usage)
 
-    async def stream(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> AsyncIterator[ChatChunk]:
+    async def stream(
+        self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
+    ) -> AsyncIterator[ChatChunk]:
         name = self.provider.name
         try:
             async with self.client.stream(
@@ -105,7 +109,9 @@ class OpenAIAdapter(Adapter):
                     usage = None
                     if obj.get("usage"):
                         raw = obj["usage"]
-                        usage = Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
+                        usage = Usage(
+                            int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0)
+                        )
                     yield ChatChunk(data=obj, usage=usage)
                 if not done:
                     raise malformed(name, "stream ended without [DONE]")

@@ -12,7 +12,8 @@ No network. Everything comes from seeded RNGs so runs are reproducible:
   repeat one prompt.
 
 Options (ProviderConfig.options, all optional; any of them can be overridden per upstream model under
-`models: {upstream_model: {...}}`, so one provider can host models of different character):
+`models: {upstream_model: {...}}`, so one provider can host models of different character; a per-model
+value replaces the provider-wide one rather than merging with it):
   latency_ms 40        mean latency of a whole answer, or time to first token of a stream
   jitter_ms 10         latency is drawn uniformly from latency_ms ± jitter_ms
   chunk_delay_ms 5     pause between streamed chunks

@@ -65,7 +65,7 @@ def _source(prompt: str) -> str:
 
 
 _LANGUAGE = re.compile(
-    r"\b(python|typescript|javascript|golang|rust|java|sql|bash|shell)\b|\bin (go)\b", re.I
+    r"\b(python|typescript|javascript|golang|rust|java|sql|bash|shell)\b|\b(?:in|a|using) (go)\b", re.I
 )
 # (good, degraded) per language; TypeScript accepts the JavaScript body as is.
 _CODE = {
@@ -143,6 +143,7 @@ _SPOKEN_ARITHMETIC = (
     (re.compile(r"\^"), " ** "),
 )
 _EXPRESSION = re.compile(r"[-(]*\d[\d.\s+\-*/()]*")
+_MAX_EXPRESSION_CHARS = 200
 
 
 def _evaluate(node: ast.AST) -> int | float:
@@ -178,7 +179,8 @@ def _arithmetic(prompt: str) -> tuple[str, int | float] | None:
             expression = expression[:-1].rstrip()
         while expression.count("(") > expression.count(")") and expression.startswith("("):
             expression = expression[1:].lstrip()
-        if not re.search(r"\d\s*[-+*/]", expression):
+        # Long chains would nest deeper than the recursion limit; nobody asks for those by hand.
+        if len(expression) > _MAX_EXPRESSION_CHARS or not re.search(r"\d\s*[-+*/]", expression):
             continue
         try:
             value = _evaluate(ast.parse(expression, mode="eval").body)

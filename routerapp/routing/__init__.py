@@ -112,7 +112,9 @@ async def _complete(call: Call, request: ChatRequest) -> ChatResult:
         async with asyncio.timeout(call.timeouts.total):
             return await call.adapter.complete(request, call.deployment.upstream_model, call.timeouts)
     except TimeoutError:
-        raise errors.TimeoutError(f"{call.deployment.label}: no answer within {call.timeouts.total:g}s") from None
+        raise errors.TimeoutError(
+            f"{call.deployment.label}: no answer within {call.timeouts.total:g}s"
+        ) from None
 
 
 def _finish_completion(
@@ -141,7 +143,9 @@ def _finish_completion(
     if key is not None:
         budget.spend(key, cost)
     writer.submit(draft)
-    return Completion(body=body, result=result, deployment_label=deployment.label, overhead_ms=overhead_ms, draft=draft)
+    return Completion(
+        body=body, result=result, deployment_label=deployment.label, overhead_ms=overhead_ms, draft=draft
+    )
 
 
 def _finish_stream(session: StreamSession, error: errors.RouterError | None, key: KeyInfo | None) -> None:

@@ -7,6 +7,7 @@ costs more than the call itself.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from django.core.cache import cache
@@ -23,10 +24,8 @@ def incr(key: str, delta: int = 1, *, ttl: float = 120) -> int:
 
 
 def decr(key: str, delta: int = 1) -> None:
-    try:
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
         cache.decr(key, delta)
-    except ValueError:
-        pass  # expired meanwhile: nothing to give back
 
 
 def minute_window(now: float | None = None) -> tuple[int, float]:

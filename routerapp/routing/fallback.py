@@ -111,7 +111,9 @@ class Attempter:
             if d.id in cooling:
                 self._skip(d, "cooldown")
                 remaining = cooling[d.id]
-                self._min_cooldown = remaining if self._min_cooldown is None else min(self._min_cooldown, remaining)
+                self._min_cooldown = (
+                    remaining if self._min_cooldown is None else min(self._min_cooldown, remaining)
+                )
             elif d.context_window and self.prompt_tokens > d.context_window:
                 self._skip(d, "context_window")
             else:
@@ -121,7 +123,9 @@ class Attempter:
         strategy = get_strategy(group.strategy)
         ordered = strategy.order(Selection(self.request, group, eligible, self.prompt_tokens, self.hints))
         for d in ordered:
-            reservation = limits.reserve(d, self.prompt_tokens + int(self.request.params.get("max_tokens") or 0))
+            reservation = limits.reserve(
+                d, self.prompt_tokens + int(self.request.params.get("max_tokens") or 0)
+            )
             if reservation is None:
                 self._skip(d, "rate_limited")
                 continue
@@ -165,7 +169,9 @@ class Attempter:
                 self._record(attempt, begin, elapsed, exc)
                 strategy.finished(deployment, latency_ms=elapsed * 1000, ok=False)
                 self.last_error = exc
-                opened = breaker.record_failure(deployment, group, exc) if _is_deployment_fault(exc) else False
+                opened = (
+                    breaker.record_failure(deployment, group, exc) if _is_deployment_fault(exc) else False
+                )
                 if isinstance(exc, errors.ContextWindowExceededError):
                     self.jump(group.context_window_fallbacks)
                     return None
@@ -231,12 +237,16 @@ class Attempter:
             )
         if "rate_limited" in self._skip_reasons:
             _, left = limits.minute_window()
-            return errors.RateLimitError(f"every deployment of '{name}' is at its rate limit", retry_after=left)
+            return errors.RateLimitError(
+                f"every deployment of '{name}' is at its rate limit", retry_after=left
+            )
         if "context_window" in self._skip_reasons:
             return errors.ContextWindowExceededError(
                 f"the prompt (~{self.prompt_tokens} tokens) exceeds the context window of every deployment of '{name}'"
             )
-        return errors.ProviderUnavailableError(f"no deployment of '{name}' could take the request", status=503)
+        return errors.ProviderUnavailableError(
+            f"no deployment of '{name}' could take the request", status=503
+        )
 
 
 async def _invoke(call: Callable[[Call], Awaitable[T]], attempt: Call) -> T:
@@ -255,10 +265,12 @@ async def _invoke(call: Callable[[Call], Awaitable[T]], attempt: Call) -> T:
 
 def _is_deployment_fault(exc: errors.RouterError) -> bool:
     """True when another deployment might succeed where this one failed."""
-    if isinstance(exc, errors.AuthenticationError | errors.RateLimitError | errors.TimeoutError):
-        return True
-    if isinstance(exc, errors.ProviderUnavailableError):
-        return True
     # Context-window / content-policy are handled by their own fallback lists; other 4xx mean
     # the request itself is wrong.
-    return False
+    return isinstance(
+        exc,
+        errors.AuthenticationError
+        | errors.RateLimitError
+        | errors.TimeoutError
+        | errors.ProviderUnavailableError,
+    )

@@ -11,6 +11,7 @@ event, never with a clean [DONE].
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -28,7 +29,9 @@ logger = logging.getLogger(__name__)
 class StreamOpen:
     """The upstream iterator of the deployment currently serving, with its first chunk."""
 
-    def __init__(self, call: Call, iterator: AsyncIterator[ChatChunk], first: ChatChunk, began: float) -> None:
+    def __init__(
+        self, call: Call, iterator: AsyncIterator[ChatChunk], first: ChatChunk, began: float
+    ) -> None:
         self.call = call
         self.iterator = iterator
         self.first = first
@@ -44,7 +47,9 @@ async def open_stream(call: Call, request: ChatRequest) -> StreamOpen:
             first = await anext(iterator)
     except StopAsyncIteration:
         await _close(iterator)
-        raise errors.ProviderUnavailableError(f"{call.deployment.label}: stream ended before any chunk") from None
+        raise errors.ProviderUnavailableError(
+            f"{call.deployment.label}: stream ended before any chunk"
+        ) from None
     except TimeoutError:
         await _close(iterator)
         raise errors.TimeoutError(
@@ -59,10 +64,9 @@ async def open_stream(call: Call, request: ChatRequest) -> StreamOpen:
 async def _close(iterator: AsyncIterator[Any]) -> None:
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:
-        try:
+        # A broken upstream may fail to close; it is being dropped anyway.
+        with contextlib.suppress(Exception):
             await aclose()
-        except Exception:  # noqa: BLE001 - a broken upstream may fail to close; it is being dropped anyway
-            pass
 
 
 class StreamSession:

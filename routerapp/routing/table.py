@@ -168,7 +168,11 @@ class TableCache:
     async def get(self, *, force_check: bool = False) -> RoutingTable:
         now = time.monotonic()
         table = self._table
-        if table is not None and not force_check and now - self._checked_at < settings.ROUTER["CONFIG_CHECK_S"]:
+        if (
+            table is not None
+            and not force_check
+            and now - self._checked_at < settings.ROUTER["CONFIG_CHECK_S"]
+        ):
             return table
         self._checked_at = now
         # A sync cache read on purpose: Django's async cache methods hop to a thread, which costs

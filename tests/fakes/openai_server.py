@@ -14,6 +14,8 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "stall=3"                 stream 3 chunks then go silent
     "nodone"                  stream everything but the final [DONE]
     "fail=0.3;seed=1"         fail (500) that fraction of requests
+    "fail=0.3;as=reset"       ... failing the way `as` says: 429, 503, hang, reset or malformed
+    "die_after=20;as=reset"   answer the first 20 requests, then fail every one (a deployment dying mid-run)
     "chunks=8;chunk_delay=20" stream shape; "words=..." sets the answer text
 
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
@@ -22,6 +24,7 @@ Every request is counted per model name in `server.hits`, and the last body kept
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -105,10 +108,8 @@ class FakeOpenAI:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 writer.close()
-            except Exception:
-                pass
 
     async def _respond(self, method: str, path: str, headers: dict, body: bytes, writer) -> bool:
         if method == "GET" and path.endswith("/models"):
@@ -141,7 +142,9 @@ class FakeOpenAI:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
             return False
-        if fault:
+        if fault == "malformed":
+            opts["malformed"] = ""
+        elif fault:
             return self._error(writer, fault, opts)
         if req.get("stream"):
             return await self._stream(writer, req, opts)
@@ -159,7 +162,9 @@ class FakeOpenAI:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
@@ -175,19 +180,35 @@ class FakeOpenAI:
                 return name
         if "err" in opts:
             return "err"
+        failing = False
         if "fail" in opts:
             rng = self._rngs.setdefault(model, random.Random(int(opts.get("seed") or 0)))
-            if rng.random() < float(opts["fail"]):
-                return "err"
-        return None
+            failing = rng.random() < float(opts["fail"])
+        if "die_after" in opts:
+            failing = self.hits[model] > int(opts["die_after"])
+        if not failing:
+            return None
+        kind = opts.get("as") or "500"
+        if kind.isdigit():
+            opts["err"] = kind
+            return "err"
+        return kind  # hang, reset or malformed
 
     def _error(self, writer, fault: str, opts: dict[str, str]) -> bool:
         status = int(opts.get("err") or 500)
         extra = {}
         if fault == "ctx":
-            status, message, code = 400, "This model's maximum context length is 8 tokens.", "context_length_exceeded"
+            status, message, code = (
+                400,
+                "This model's maximum context length is 8 tokens.",
+                "context_length_exceeded",
+            )
         elif fault == "policy":
-            status, message, code = 400, "Your request was rejected by our content policy.", "content_policy_violation"
+            status, message, code = (
+                400,
+                "Your request was rejected by our content policy.",
+                "content_policy_violation",
+            )
         else:
             message, code = f"fake upstream error {status}", None
         if "retry_after" in opts:
@@ -213,13 +234,25 @@ class FakeOpenAI:
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
-        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
 
         def event(data: Any) -> None:
             payload = b"data: " + (data if isinstance(data, bytes) else json.dumps(data).encode()) + b"\n\n"
             writer.write(b"%x\r\n%s\r\n" % (len(payload), payload))
 
-        event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        event(
+            {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                ],
+            }
+        )
         for i, word in enumerate(words):
             if cut is not None and i == cut:
                 await writer.drain()

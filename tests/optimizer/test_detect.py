@@ -26,7 +26,10 @@ CASES = [
     ("How do you say 'thank you' in Japanese?", "translation"),
     ("Extract all email addresses from this text: write to ann@example.com or bob@example.org", "extraction"),
     ("List all the dates mentioned in the following email and return them as JSON.", "extraction"),
-    ("Classify the sentiment of this review as positive, negative or neutral: the battery died in a day.", "classification"),
+    (
+        "Classify the sentiment of this review as positive, negative or neutral: the battery died in a day.",
+        "classification",
+    ),
     ("Is this spam? WINNER! Click here to claim your prize", "classification"),
     ("Which category does this support ticket belong to: billing, shipping or returns?", "classification"),
     ("Write a haiku about autumn leaves", "creative"),

@@ -10,6 +10,7 @@ import pytest
 
 from routerapp.models import Attempt, Deployment, Provider, QueryRecord
 from routerapp.routing.counters import minute_window
+from routerapp.routing.table import DeploymentInfo, load_table
 from tests.conftest import flush_history
 from tests.factories import create_provider
 
@@ -48,6 +49,11 @@ def stream_events(live_url: str, key: str, body: dict[str, Any]) -> tuple[httpx.
 
 def deployment(upstream_model: str) -> Deployment:
     return Deployment.objects.get(upstream_model=upstream_model)
+
+
+def routed(upstream_model: str) -> DeploymentInfo:
+    """The deployment as the router sees it (what limits and the breaker take)."""
+    return next(d for d in load_table().deployments.values() if d.upstream_model == upstream_model)
 
 
 def records(**filters: Any) -> list[QueryRecord]:

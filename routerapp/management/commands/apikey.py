@@ -47,12 +47,14 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("no keys")
             return
-        self.stdout.write(f"{'NAME':20} {'PREFIX':12} {'STATE':8} {'MODELS':24} {'RPM':>6} {'SPENT':>10} {'BUDGET':>10}")
+        self.stdout.write(
+            f"{'NAME':20} {'PREFIX':12} {'STATE':8} {'MODELS':24} {'RPM':>6} {'SPENT':>10} {'BUDGET':>10}"
+        )
         for k in rows:
             self.stdout.write(
                 f"{k.name:20} {k.prefix + '…':12} {'active' if k.enabled else 'revoked':8} "
                 f"{','.join(k.allowed_models) or '*':24} {k.rpm_limit or '-':>6} "
-                f"{float(k.spent_usd):>10.4f} {('%.2f' % k.budget_usd) if k.budget_usd is not None else '-':>10}"
+                f"{float(k.spent_usd):>10.4f} {f'{k.budget_usd:.2f}' if k.budget_usd is not None else '-':>10}"
             )
 
     def handle_revoke(self, *, name: str, **_):

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         password = None
         if not no_admin:
             password = secrets.token_urlsafe(9)
-            user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@localhost"})
+            user, _ = get_user_model().objects.get_or_create(
+                username="admin", defaults={"email": "admin@localhost"}
+            )
             user.is_staff = user.is_superuser = True
             user.set_password(password)
             user.save()
@@ -42,5 +44,7 @@ class Command(BaseCommand):
         self.stdout.write("  OpenAI base URL: http://127.0.0.1:8000/v1")
         self.stdout.write(f"  demo API key:    {raw}")
         if password:
-            self.stdout.write(f"  dashboard:       http://127.0.0.1:8000/dashboard/  (login admin / {password})")
+            self.stdout.write(
+                f"  dashboard:       http://127.0.0.1:8000/dashboard/  (login admin / {password})"
+            )
         self.stdout.write("")

@@ -10,7 +10,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--prune", action="store_true", help="Delete providers and models not in the file.")
+        parser.add_argument(
+            "--prune", action="store_true", help="Delete providers and models not in the file."
+        )
 
     def handle(self, *args, file: str, prune: bool, **options):
         try:

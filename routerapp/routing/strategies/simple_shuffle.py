@@ -6,7 +6,9 @@ from routerapp.routing.strategies.base import Selection, Strategy
 from routerapp.routing.table import DeploymentInfo
 
 
-def weighted_order(candidates: list[DeploymentInfo], rng: random.Random | None = None) -> list[DeploymentInfo]:
+def weighted_order(
+    candidates: list[DeploymentInfo], rng: random.Random | None = None
+) -> list[DeploymentInfo]:
     """A random order where each deployment's chance of coming first is proportional to its weight.
 
     Efraimidis–Spirakis: sort by u^(1/w); one pass, no rejection loop.

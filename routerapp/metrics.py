@@ -1,0 +1,102 @@
+"""Prometheus metrics, updated by the history writer thread from each batch of finished requests.
+
+Observing in the writer keeps the request path free of metric work (the numbers lag by at most
+one flush interval) and bounds label cardinality: labels are deployments and model names from
+the database, never strings a client sent. Served at GET /metrics (routerapp.api.metrics).
+
+Each server process counts its own requests. With `serve --workers N`, either scrape every
+process, or set PROMETHEUS_MULTIPROC_DIR to an empty directory before starting: prometheus-client
+then shares the counters through files in it and /metrics reports the sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Histogram
+
+if TYPE_CHECKING:
+    from routerapp.history import RecordDraft
+
+NONE = "(none)"
+
+REQUESTS = Counter(
+    "router_requests", "Requests that reached the router, by outcome.", ["model", "deployment", "status"]
+)
+REQUEST_ERRORS = Counter(
+    "router_request_errors", "Failed requests, by error type.", ["model", "deployment", "error_type"]
+)
+UPSTREAM_ERRORS = Counter(
+    "router_upstream_errors",
+    "Failed upstream attempts (retried or fallen back from, or final), by error type.",
+    ["deployment", "error_type"],
+)
+LATENCY = Histogram(
+    "router_request_latency_seconds",
+    "Latency of successful requests, end to end.",
+    ["deployment"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80),
+)
+TTFT = Histogram(
+    "router_time_to_first_token_seconds",
+    "Time to the first streamed token.",
+    ["deployment"],
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+)
+OVERHEAD = Histogram(
+    "router_overhead_seconds",
+    "Time the router itself added to a request (wall time minus upstream time).",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1),
+)
+TOKENS = Counter("router_tokens", "Tokens, by deployment and kind.", ["deployment", "kind"])
+COST = Counter("router_cost_usd", "Money spent, in US dollars.", ["deployment"])
+
+
+class _DeploymentLabels:
+    """deployment id → (label, model name), cached for the process; misses read the database."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[str, str]] = {}
+
+    def __call__(self, ids: set[int]) -> dict[int, tuple[str, str]]:
+        missing = ids - self._known.keys()
+        if missing:
+            from routerapp.models import Deployment
+
+            for d in Deployment.objects.filter(id__in=missing).select_related("provider", "model_group"):
+                self._known[d.id] = (d.label, d.model_group.name)
+            for deployment_id in missing - self._known.keys():
+                self._known[deployment_id] = (f"#{deployment_id}", NONE)
+        return self._known
+
+
+deployment_labels = _DeploymentLabels()
+
+
+def observe(batch: Iterable[RecordDraft]) -> None:
+    batch = list(batch)
+    ids = {d.deployment_id for d in batch if d.deployment_id is not None}
+    ids.update(a.deployment_id for d in batch for a in d.attempts if a.deployment_id is not None)
+    labels = deployment_labels(ids)
+    for d in batch:
+        deployment, model = labels[d.deployment_id] if d.deployment_id is not None else (NONE, NONE)
+        REQUESTS.labels(model, deployment, d.status).inc()
+        if d.status == "error":
+            REQUEST_ERRORS.labels(model, deployment, d.error_type or "error").inc()
+        elif d.status == "ok":
+            LATENCY.labels(deployment).observe(d.latency_ms / 1000)
+            if d.ttft_ms is not None:
+                TTFT.labels(deployment).observe(d.ttft_ms / 1000)
+        if d.overhead_ms is not None:
+            OVERHEAD.observe(d.overhead_ms / 1000)
+        if d.prompt_tokens:
+            TOKENS.labels(deployment, "prompt").inc(d.prompt_tokens)
+        if d.completion_tokens:
+            TOKENS.labels(deployment, "completion").inc(d.completion_tokens)
+        if d.cost_usd:
+            COST.labels(deployment).inc(d.cost_usd)
+        for a in d.attempts:
+            if a.status == "error":
+                where = labels[a.deployment_id][0] if a.deployment_id is not None else NONE
+                UPSTREAM_ERRORS.labels(where, a.error_type or "error").inc()

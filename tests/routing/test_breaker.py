@@ -1,0 +1,186 @@
+"""Cooldowns: the per-deployment circuit breaker, in unit tests and through the front door."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from routerapp import errors
+from routerapp.providers.base import ProviderConfig
+from routerapp.routing import breaker
+from routerapp.routing.table import DeploymentInfo, GroupInfo
+from tests.factories import create_key, create_model
+from tests.routing.conftest import ask, deployment, records
+
+PROVIDER = ProviderConfig(id=1, name="p", kind="openai")
+
+
+def group_of(n: int = 2, **fields) -> GroupInfo:
+    deployments = tuple(DeploymentInfo(id=100 + i, group="g", provider=PROVIDER, upstream_model=f"m{i}") for i in range(n))
+    return GroupInfo(name="g", strategy="simple-shuffle", deployments=deployments, **fields)
+
+
+def fail(group: GroupInfo, error: errors.RouterError | None = None, *, times: int = 1, index: int = 0) -> bool:
+    opened = False
+    for _ in range(times):
+        breaker.record_attempt(group.deployments[index])
+        opened = breaker.record_failure(group.deployments[index], group, error or errors.ProviderUnavailableError("x"))
+    return opened
+
+
+def skipped(group: GroupInfo) -> dict[int, float]:
+    return breaker.check(group.deployments)[0]
+
+
+def test_it_opens_after_allowed_fails_and_only_then():
+    group = group_of(allowed_fails=3, cooldown_s=5)
+    assert not fail(group, times=2)
+    assert skipped(group) == {}
+    assert fail(group)
+    assert 4.9 < skipped(group)[100] <= 5
+
+
+def test_more_than_half_of_the_minute_failing_opens_it_below_allowed_fails():
+    group = group_of(allowed_fails=10)
+    d = group.deployments[0]
+    for _ in range(3):
+        breaker.record_attempt(d)
+    assert not fail(group, times=3)  # 3 of 6 attempts: not more than half
+    assert fail(group)  # 4 of 7
+    assert 100 in skipped(group)
+
+
+def test_the_ratio_rule_waits_for_enough_attempts():
+    group = group_of(allowed_fails=10)
+    assert not fail(group, times=2)  # 2 of 2 failed, but two attempts say little
+    assert skipped(group) == {}
+
+
+def test_a_401_opens_it_at_once():
+    group = group_of(allowed_fails=3)
+    assert fail(group, errors.AuthenticationError("bad key"))
+    assert 100 in skipped(group)
+
+
+def test_a_single_deployment_is_never_cooled_down():
+    group = group_of(1, allowed_fails=1)
+    assert not fail(group, errors.AuthenticationError("bad key"), times=5)
+    assert breaker.cooldown_remaining(100) == 0
+
+
+def test_a_retry_after_longer_than_the_cooldown_wins():
+    group = group_of(allowed_fails=1, cooldown_s=1)
+    fail(group, errors.RateLimitError("slow down", retry_after=30))
+    assert 29 < breaker.cooldown_remaining(100) <= 30
+
+
+def test_a_shorter_recooling_never_moves_the_deadline_earlier():
+    group = group_of(allowed_fails=1, cooldown_s=1)
+    fail(group, errors.RateLimitError("slow down", retry_after=30))
+    fail(group)  # would be 1 s
+    assert breaker.cooldown_remaining(100) > 29
+    breaker.open_until(100, time.time() + 60)
+    assert breaker.cooldown_remaining(100) > 59
+
+
+def test_after_the_deadline_exactly_one_caller_gets_the_half_open_probe():
+    group = group_of(allowed_fails=1, cooldown_s=0.05)
+    fail(group)
+    time.sleep(0.08)
+    probes = []
+    start = threading.Barrier(20)
+
+    def look() -> None:
+        start.wait()
+        probes.append(breaker.check(group.deployments)[1])
+
+    threads = [threading.Thread(target=look) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert probes.count(100) == 1 and probes.count(None) == 19
+
+
+def test_a_failed_probe_reopens_it_and_a_successful_one_closes_it():
+    group = group_of(allowed_fails=3, cooldown_s=0.05)
+    fail(group, times=3)
+    time.sleep(0.08)
+    assert breaker.check(group.deployments)[1] == 100
+    assert fail(group)  # one failure is enough for a probe
+    assert 100 in skipped(group)
+    time.sleep(0.08)
+    assert breaker.check(group.deployments)[1] == 100
+    breaker.record_success(group.deployments[0])
+    assert skipped(group) == {}
+    assert not fail(group)  # the failure count started over
+
+
+def test_a_success_from_before_the_cooldown_does_not_end_it():
+    group = group_of(allowed_fails=1, cooldown_s=5)
+    fail(group, errors.RateLimitError("slow down", retry_after=20))
+    breaker.record_success(group.deployments[0])  # a request sent earlier came back fine
+    assert breaker.cooldown_remaining(100) > 19
+
+
+# Through the front door.
+
+
+def test_a_deployment_answering_401_is_cooled_at_once(up, upstream, live_url):
+    create_model("m", [(up, "err=401"), (up, "ok")], num_retries=2)
+    key = create_key()
+    for _ in range(20):
+        assert ask(live_url, key, "m").status_code == 200
+    assert upstream.hits["err=401"] == 1  # never retried, never tried again
+
+
+def test_a_single_deployment_model_keeps_trying_its_only_deployment(up, upstream, live_url):
+    create_model("m", [(up, "err=500")], num_retries=0, allowed_fails=1)
+    key = create_key()
+    for _ in range(6):
+        response = ask(live_url, key, "m")
+        assert response.status_code == 502, response.text  # the upstream's error, never "cooling down"
+    assert upstream.hits["err=500"] == 6
+    assert all(r.skipped == [] for r in records())
+
+
+def test_a_long_retry_after_keeps_the_deployment_cooled_past_cooldown_s(up, upstream, live_url):
+    create_model("m", [(up, "err=429;retry_after=20"), (up, "ok")], cooldown_s=1, allowed_fails=1)
+    key = create_key()
+    while not upstream.hits["err=429;retry_after=20"]:
+        assert ask(live_url, key, "m").status_code == 200
+    assert breaker.cooldown_remaining(deployment("err=429;retry_after=20").id) > 18
+
+
+def test_after_the_cooldown_exactly_one_request_probes_the_deployment(up, upstream, live_url):
+    create_model("m", [(up, "err=500"), (up, "ok")], cooldown_s=0.3, allowed_fails=1, num_retries=0)
+    key = create_key()
+    while not upstream.hits["err=500"]:
+        assert ask(live_url, key, "m").status_code == 200
+    time.sleep(0.35)
+    threads = [threading.Thread(target=ask, args=(live_url, key, "m")) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert upstream.hits["err=500"] == 2  # the failure that opened it, and one probe
+    assert breaker.cooldown_remaining(deployment("err=500").id) > 0.2  # the failed probe reopened it
+
+
+def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, live_url):
+    create_model("m", [(up, "err=500"), (up, "ok")], cooldown_s=0.3, allowed_fails=1, num_retries=0)
+    key = create_key()
+    while not upstream.hits["err=500"]:
+        assert ask(live_url, key, "m").status_code == 200
+    recovered = deployment("err=500")
+    recovered.upstream_model = "ok;n=recovered"
+    recovered.save()
+    time.sleep(0.35)
+    # The request that wins the probe tries the recovering deployment first.
+    assert ask(live_url, key, "m").headers["x-router-deployment"] == "up/ok;n=recovered"
+    assert breaker.cooldown_remaining(recovered.id) == 0
+    for _ in range(30):
+        ask(live_url, key, "m")
+    assert upstream.hits["ok;n=recovered"] > 5

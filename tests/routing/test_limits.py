@@ -1,0 +1,118 @@
+"""Rate limits: deployment rpm/tpm (skip, then 429), key rpm, and what a reservation leaves behind."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from routerapp.providers.base import ProviderConfig
+from routerapp.routing import limits
+from routerapp.routing.table import DeploymentInfo
+from tests.factories import create_key, create_model
+from tests.routing.conftest import ask, deployment, fresh_minute, records, routed
+
+
+@pytest.fixture(autouse=True)
+def _one_window():
+    fresh_minute()
+
+
+def info(**fields) -> DeploymentInfo:
+    return DeploymentInfo(id=7, group="g", provider=ProviderConfig(id=1, name="p", kind="openai"), upstream_model="m", **fields)
+
+
+def test_a_deployment_at_its_rpm_is_skipped_for_the_next_one(up, upstream, live_url):
+    create_model("m", [(up, "ok;n=a", {"rpm": 2}), (up, "ok;n=b", {"rpm": 3})])
+    key = create_key()
+    for _ in range(5):
+        assert ask(live_url, key, "m").status_code == 200
+    assert upstream.hits == {"ok;n=a": 2, "ok;n=b": 3}
+    skips = [s for r in records() for s in r.skipped]
+    assert skips and {s["reason"] for s in skips} == {"rate_limited"}
+
+
+def test_when_every_deployment_is_at_its_limit_the_client_gets_429_with_retry_after(up, upstream, live_url):
+    create_model("m", [(up, "ok;n=a", {"rpm": 1}), (up, "ok;n=b", {"rpm": 1})])
+    key = create_key()
+    assert ask(live_url, key, "m").status_code == 200
+    assert ask(live_url, key, "m").status_code == 200
+    response = ask(live_url, key, "m")
+    assert response.status_code == 429
+    assert response.json()["error"]["type"] == "rate_limit_error"
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert sum(upstream.hits.values()) == 2
+    last = records()[-1]
+    assert (last.status, last.error_type) == ("error", "RateLimitError")
+    assert sorted(s["deployment"] for s in last.skipped) == sorted(
+        [deployment("ok;n=a").id, deployment("ok;n=b").id]
+    )
+
+
+def test_a_deployment_without_token_headroom_is_skipped(up, upstream, live_url):
+    create_model("m", [(up, "ok;n=small", {"tpm": 50}), (up, "ok;n=big", {"tpm": 100_000})])
+    key = create_key()
+    for _ in range(4):
+        assert ask(live_url, key, "m", max_tokens=60).status_code == 200  # reserves ~67 tokens
+    assert upstream.hits == {"ok;n=big": 4}
+    for _ in range(4):
+        ask(live_url, key, "m", max_tokens=5)
+    assert upstream.hits["ok;n=small"] >= 1
+
+
+def test_tokens_are_settled_to_the_real_usage(up, upstream, live_url):
+    create_model("m", [(up, "ok", {"tpm": 10_000})])
+    ask(live_url, create_key(), "m", max_tokens=500)  # reserves ~507 tokens up front
+    (record,) = records()
+    used = record.prompt_tokens + record.completion_tokens
+    assert 0 < used < 100
+    assert limits.usage_this_minute([routed("ok")])[routed("ok").id] == (1, used)
+
+
+def test_failed_attempts_count_as_requests_but_give_their_tokens_back(up, upstream, live_url):
+    create_model("m", [(up, "err=500", {"rpm": 100, "tpm": 10_000})], num_retries=2, fallbacks=["other"])
+    create_model("other", [(up, "ok")])
+    assert ask(live_url, create_key(), "m", max_tokens=500).status_code == 200
+    # Three upstream calls were made (the limit is the upstream's), none of them used tokens.
+    assert limits.usage_this_minute([routed("err=500")])[routed("err=500").id] == (3, 0)
+
+
+def test_a_key_over_its_rpm_gets_429_with_retry_after_and_no_upstream_call(up, upstream, client_for):
+    create_model("m", [(up, "ok")])
+    key = create_key(rpm_limit=2)
+    client = client_for(key)
+    for _ in range(2):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.RateLimitError) as info_:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    response = info_.value.response
+    assert int(response.headers["retry-after"]) >= 1
+    assert "2 requests per minute" in info_.value.message
+    assert upstream.hits["ok"] == 2
+    assert records()[-1].error_type == "RateLimitError"
+
+
+# The primitives.
+
+
+def test_reserve_admits_exactly_the_limit_and_gives_back_what_it_refuses():
+    d = info(rpm=3, tpm=100)
+    admitted = [limits.reserve(d, 30) for _ in range(5)]
+    assert [r is not None for r in admitted] == [True, True, True, False, False]
+    assert limits.usage_this_minute([d])[7] == (3, 90)
+    limits.settle(d, admitted[0], 10)
+    assert limits.usage_this_minute([d])[7] == (3, 70)
+
+
+def test_a_token_refusal_does_not_use_up_a_request():
+    d = info(rpm=10, tpm=100)
+    assert limits.reserve(d, 80) is not None
+    assert limits.reserve(d, 30) is None
+    assert limits.usage_this_minute([d])[7] == (1, 80)
+    assert limits.reserve(d, 20) is not None
+
+
+def test_headroom_is_the_tighter_of_rpm_and_tpm():
+    d = info(rpm=10, tpm=1000)
+    assert limits.headroom(d, (5, 100)) == 0.5
+    assert limits.headroom(d, (1, 900)) == pytest.approx(0.1)
+    assert limits.headroom(info(), (500, 10**6)) == 1.0

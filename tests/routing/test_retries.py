@@ -1,0 +1,171 @@
+"""Retries with backoff, timeouts, and the router under injected upstream faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import httpx
+import openai
+import pytest
+
+from routerapp.models import Attempt
+from routerapp.routing import breaker
+from tests.factories import create_key, create_model
+from tests.routing.conftest import HI, ask, attempts, deployment, records
+
+
+def burst(live_url: str, key: str, model: str, n: int, *, concurrency: int = 8, **extra) -> Counter[int]:
+    """Send `n` requests at bounded concurrency; count the response statuses."""
+
+    async def main() -> Counter[int]:
+        statuses: Counter[int] = Counter()
+        gate = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(
+            base_url=live_url, headers={"authorization": f"Bearer {key}"}, timeout=30, limits=limits
+        ) as client:
+
+            async def one() -> None:
+                async with gate:
+                    response = await client.post(
+                        "/v1/chat/completions", json={"model": model, "messages": HI, **extra}
+                    )
+                    statuses[response.status_code] += 1
+
+            await asyncio.gather(*(one() for _ in range(n)))
+        return statuses
+
+    return asyncio.run(main())
+
+
+def test_it_retries_the_same_deployment_num_retries_times(up, upstream, client_for):
+    create_model("m", [(up, "err=500")], num_retries=2)
+    client = client_for(create_key())
+    with pytest.raises(openai.InternalServerError) as info:
+        client.chat.completions.create(model="m", messages=HI)
+    assert info.value.status_code == 502
+    assert upstream.hits["err=500"] == 3
+    (record,) = records()
+    assert attempts(record) == [("err=500", r, "ProviderUnavailableError") for r in range(3)]
+    assert record.attempts_count == 3
+
+
+def test_num_retries_and_timeout_can_be_set_per_request(up, upstream, client_for):
+    create_model("m", [(up, "err=500")], num_retries=3)
+    create_model("slow", [(up, "hang")], num_retries=3)
+    client = client_for(create_key())
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="m", messages=HI, extra_body={"num_retries": 0})
+    assert upstream.hits["err=500"] == 1
+    began = time.monotonic()
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(model="slow", messages=HI, extra_body={"num_retries": 0, "timeout": 1})
+    assert info.value.status_code == 504 and info.value.body["type"] == "timeout_error"
+    assert 0.9 < time.monotonic() - began < 3
+    assert upstream.hits["hang"] == 1
+
+
+def test_the_model_timeout_bounds_each_attempt(up, upstream, live_url):
+    create_model("slow", [(up, "hang")], timeout_s=0.3, num_retries=1)
+    began = time.monotonic()
+    response = ask(live_url, create_key(), "slow")
+    assert response.status_code == 504
+    assert response.json()["error"]["type"] == "timeout_error"
+    assert time.monotonic() - began < 2
+    assert upstream.hits["hang"] == 2
+
+
+def test_a_short_retry_after_is_waited_for_before_retrying(up, upstream, live_url):
+    create_model("m", [(up, "err=429;retry_after=0.3")], num_retries=1)
+    began = time.monotonic()
+    response = ask(live_url, create_key(), "m")
+    assert time.monotonic() - began >= 0.3
+    assert upstream.hits["err=429;retry_after=0.3"] == 2
+    assert response.status_code == 429
+    assert response.json()["error"]["type"] == "rate_limit_error"
+    assert response.headers["retry-after"] == "1"
+
+
+def test_a_long_retry_after_moves_on_to_the_next_deployment_at_once(up, upstream, live_url):
+    create_model("m", [(up, "err=429;retry_after=30")], num_retries=3, fallbacks=["other"])
+    create_model("other", [(up, "ok")])
+    began = time.monotonic()
+    assert ask(live_url, create_key(), "m").status_code == 200
+    assert time.monotonic() - began < 1
+    assert upstream.hits == {"err=429;retry_after=30": 1, "ok": 1}
+
+
+def test_backoff_grows_between_retries(up, upstream, live_url, settings):
+    settings.ROUTER["BACKOFF_BASE_S"] = 0.05
+    create_model("m", [(up, "err=500")], num_retries=3)
+    ask(live_url, create_key(), "m")
+    (record,) = records()
+    rows = list(Attempt.objects.filter(query=record).order_by("start_ms"))
+    gaps = [b.start_ms - (a.start_ms + a.latency_ms) for a, b in zip(rows, rows[1:], strict=False)]
+    # base 50 ms × 2^retry, jittered ±50 %: 25–75, 50–150, 100–200 (capped at BACKOFF_MAX_S 0.2 s).
+    assert 20 <= gaps[0] <= 100 and 45 <= gaps[1] <= 180 and 95 <= gaps[2] <= 260, gaps
+
+
+def test_faults_of_every_kind_never_reach_the_client_while_a_deployment_is_healthy(up, upstream, live_url):
+    create_model(
+        "m",
+        [
+            (up, "ok;n=healthy"),
+            (up, "fail=0.3;as=429;seed=1"),
+            (up, "fail=0.3;as=500;seed=2"),
+            (up, "fail=0.3;as=hang;seed=3"),
+            (up, "fail=0.3;as=reset;seed=4"),
+            (up, "fail=0.3;as=malformed;seed=5"),
+            (up, "die_after=10;as=reset"),
+        ],
+        timeout_s=0.3,
+    )
+    statuses = burst(live_url, create_key(), "m", 300, concurrency=10)
+    assert statuses == {200: 300}
+    seen = set(Attempt.objects.exclude(error_type="").values_list("error_type", flat=True))
+    assert seen == {"RateLimitError", "ProviderUnavailableError", "TimeoutError"}
+    # The deployment that died mid-run answered its first ten, then was cooled down.
+    dying = deployment("die_after=10;as=reset")
+    assert breaker.cooldown_remaining(dying.id) > 0
+    assert upstream.hits["die_after=10;as=reset"] <= 10 + 3 + 10
+
+
+def test_one_dead_deployment_of_three_costs_no_client_a_failure(up, upstream, live_url):
+    create_model("m", [(up, "ok;n=1"), (up, "ok;n=2"), (up, "err=500")], cooldown_s=60)
+    began = time.monotonic()
+    statuses = burst(live_url, create_key(), "m", 1000, concurrency=16)
+    assert statuses == {200: 1000}
+    # Cooled down after allowed_fails (3) failures: only requests already in flight reached it after that.
+    assert upstream.hits["err=500"] <= 3 + 16
+    assert upstream.hits["ok;n=1"] + upstream.hits["ok;n=2"] == 1000
+    assert breaker.cooldown_remaining(deployment("err=500").id) > 50
+    dead = deployment("err=500").id
+    cooled = [r for r in records() if {"deployment": dead, "reason": "cooldown"} in r.skipped]
+    assert len(cooled) > 900
+    assert time.monotonic() - began < 30
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "error_type"),
+    [("err=500", 502, "api_error"), ("err=429", 429, "rate_limit_error"), ("hang", 504, "timeout_error")],
+)
+def test_when_every_deployment_fails_clients_get_the_error_fast_and_attempts_stay_bounded(
+    up, upstream, live_url, fault, status, error_type
+):
+    create_model("m", [(up, f"{fault};n={i}") for i in range(3)], timeout_s=0.2, num_retries=2, cooldown_s=60)
+    key = create_key()
+    first = ask(live_url, key, "m")
+    assert first.status_code == status and first.json()["error"]["type"] == error_type
+    began = time.monotonic()
+    statuses = burst(live_url, key, "m", 50, concurrency=5)
+    # Every deployment is cooling down now: the router answers at once, with when to come back.
+    assert statuses == {503: 50}
+    assert time.monotonic() - began < 2
+    later = ask(live_url, key, "m")
+    assert later.json()["error"]["code"] == "provider_unavailable"
+    assert int(later.headers["retry-after"]) > 50
+    # Three deployments, each cooled after allowed_fails (3) failures: 9 upstream calls in total,
+    # not 52 requests × 3 deployments × 3 tries.
+    assert sum(upstream.hits.values()) == 9
