@@ -8,6 +8,8 @@ message text.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 
@@ -38,6 +40,8 @@ class RouterError(Exception):
         self.param = param
         # Seconds the upstream (or our limiter) asked us to wait; honoured by retries and cooldowns.
         self.retry_after = retry_after
+        # Set by routing.route() for the x-router-overhead-ms header of the error response.
+        self.overhead_ms: float | None = None
 
     @property
     def error_type(self) -> str:
@@ -48,9 +52,12 @@ class RouterError(Exception):
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, round(self.retry_after)))}
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(self.retry_after)))
+        if self.overhead_ms is not None:
+            headers["x-router-overhead-ms"] = f"{self.overhead_ms:.2f}"
+        return headers
 
 
 class AuthenticationError(RouterError):
@@ -188,9 +195,17 @@ def _mentions_content_policy(text: str) -> bool:
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delay-seconds, or an HTTP date (RFC 9110 allows both)."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

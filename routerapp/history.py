@@ -159,6 +159,8 @@ class HistoryWriter:
                 if not batch:
                     break
                 self._write(batch)
+        # The writer thread may be sleeping on a batch it already took: wake it to write it now.
+        self._full.set()
         deadline = time.monotonic() + timeout
         with self._done:
             while self._unwritten > 0:

@@ -53,25 +53,15 @@ TOKENS = Counter("router_tokens", "Tokens, by deployment and kind.", ["deploymen
 COST = Counter("router_cost_usd", "Money spent, in US dollars.", ["deployment"])
 
 
-class _DeploymentLabels:
-    """deployment id → (label, model name), cached for the process; misses read the database."""
+def deployment_labels(ids: set[int]) -> dict[int, tuple[str, str]]:
+    """deployment id → (label, model name): one small primary-key query per batch, no cache to go stale."""
+    from routerapp.models import Deployment
 
-    def __init__(self) -> None:
-        self._known: dict[int, tuple[str, str]] = {}
-
-    def __call__(self, ids: set[int]) -> dict[int, tuple[str, str]]:
-        missing = ids - self._known.keys()
-        if missing:
-            from routerapp.models import Deployment
-
-            for d in Deployment.objects.filter(id__in=missing).select_related("provider", "model_group"):
-                self._known[d.id] = (d.label, d.model_group.name)
-            for deployment_id in missing - self._known.keys():
-                self._known[deployment_id] = (f"#{deployment_id}", NONE)
-        return self._known
-
-
-deployment_labels = _DeploymentLabels()
+    labels: dict[int, tuple[str, str]] = {i: (f"#{i}", NONE) for i in ids}
+    if ids:
+        for d in Deployment.objects.filter(id__in=ids).select_related("provider", "model_group"):
+            labels[d.id] = (d.label, d.model_group.name)
+    return labels
 
 
 def observe(batch: Iterable[RecordDraft]) -> None:

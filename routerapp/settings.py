@@ -81,10 +81,17 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # Off by default: under ASGI Django runs sync code (admin, dashboard, the history writer,
+        # config reloads) in many threads, each of which would keep its own connection open
+        # (Django's docs advise against persistent connections under ASGI). Put a pooler such as
+        # PgBouncer in front of PostgreSQL if connection setup ever shows up in a profile.
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # One test database per test process, so several test runs can share one PostgreSQL server.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the server, the history writer and the task workers read while one writes;
     # IMMEDIATE transactions avoid "database is locked" on lock upgrades.
@@ -174,6 +181,8 @@ ROUTER = {
     "CONNECT_TIMEOUT_S": env_float("ROUTER_CONNECT_TIMEOUT_S", 5.0),
     # The scheduled prune task deletes history older than this.
     "HISTORY_RETENTION_DAYS": int(os.environ.get("ROUTER_HISTORY_RETENTION_DAYS", "30")),
+    # Record a trace (spans of authenticate, select, each attempt, stream) with every request.
+    "TRACING": env_bool("ROUTER_TRACING", True),
     # Bearer token for GET /metrics; empty disables the endpoint.
     "METRICS_TOKEN": os.environ.get("ROUTER_METRICS_TOKEN", ""),
 }

@@ -13,6 +13,7 @@ The history writer persists `RecordDraft.trace` as Span rows in the same batch a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import time
@@ -164,12 +165,10 @@ class _OpenSpan:
         if exc_type is not None:
             data.status = "error"
             data.attributes["error"] = exc_type.__name__
-        try:
+        # A ValueError means it exited in another context than the one it was entered in (a
+        # generator finalised elsewhere): the span is complete and that context was never changed.
+        with contextlib.suppress(ValueError):
             _active.reset(self._token)
-        except ValueError:
-            # Exited in another context than the one it was entered in (a generator finalised
-            # elsewhere): the span is complete, and that other context was never changed.
-            pass
 
     async def __aenter__(self) -> SpanData:
         return self.__enter__()

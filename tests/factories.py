@@ -28,3 +28,16 @@ def create_model(
 def create_key(*, name: str = "test", **fields: Any) -> str:
     _, raw = ApiKey.create_key(name, **fields)
     return raw
+
+
+def record_draft(**fields: Any):
+    """A finished request as the history writer receives it (routerapp.history.RecordDraft)."""
+    import uuid
+
+    from routerapp.history import RecordDraft
+
+    fields.setdefault("request_id", uuid.uuid4().hex)
+    fields.setdefault("model", "gpt-test")
+    fields.setdefault("api_key_id", None)
+    fields.setdefault("trace", None)
+    return RecordDraft(**fields)

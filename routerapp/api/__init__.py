@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError as NinjaAuthError
@@ -15,6 +16,7 @@ from ninja.errors import HttpError, ValidationError
 from routerapp import errors
 from routerapp.api.openai import json_response
 from routerapp.api.openai import router as openai_router
+from routerapp.api.stats import router as stats_router
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +69,12 @@ openai_api = NinjaAPI(
 )
 openai_api.add_router("/", openai_router)
 install_error_handlers(openai_api)
+
+api = NinjaAPI(
+    title="LLM router — management API",
+    version="1",
+    urls_namespace="api",
+    docs_decorator=staff_member_required,
+)
+api.add_router("/", stats_router)
+install_error_handlers(api)

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from routerapp.errors import AuthenticationError
 from routerapp.routing.table import KeyInfo, tables
+from routerapp.tracing import traced
 
 
 def bearer_token(request: HttpRequest) -> str:
@@ -17,6 +18,7 @@ def bearer_token(request: HttpRequest) -> str:
     return request.headers.get("x-api-key", "").strip()
 
 
+@traced("authenticate")
 async def authenticate(request: HttpRequest) -> KeyInfo:
     token = bearer_token(request)
     if not token:

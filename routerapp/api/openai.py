@@ -16,6 +16,7 @@ from routerapp.api.auth import authenticate
 from routerapp.history import RecordDraft
 from routerapp.routing import Completion, StreamSession, record_rejection, route
 from routerapp.routing.table import tables
+from routerapp.tracing import start_trace
 from routerapp.validation import chat_request, parse_body
 
 router = Router(tags=["openai"])
@@ -41,6 +42,8 @@ def read_body(request: HttpRequest) -> bytes:
 @router.post("/chat/completions")
 async def chat_completions(request: HttpRequest):
     started = time.perf_counter()
+    if settings.ROUTER["TRACING"]:
+        start_trace(started)  # the RecordDraft made for this request picks it up
     key = await authenticate(request)
     data: dict = {}
     try:

@@ -66,6 +66,7 @@ async def route(
     """
     started = time.perf_counter() if started is None else started
     draft = new_draft(request, key)
+    attempter: Attempter | None = None
     try:
         table = table or await tables.get()
         group = table.groups.get(request.model)
@@ -102,6 +103,10 @@ async def route(
             )
         result, call = await attempter.run(lambda call: _complete(call, request))
     except errors.RouterError as exc:
+        # An error response reports the router's own time too: for a 429 or a "cooling down" 503
+        # that is all of it.
+        upstream_s = attempter.upstream_s if attempter is not None else 0.0
+        exc.overhead_ms = draft.overhead_ms = (time.perf_counter() - started - upstream_s) * 1000
         record_rejection(draft, exc, started)
         raise
     return _finish_completion(request, result, call, attempter, draft, key, started)

@@ -18,7 +18,10 @@ from routerapp import errors
 from routerapp.routing.counters import incr, minute_window
 from routerapp.routing.table import DeploymentInfo, GroupInfo
 
-# Below this many attempts in a window, the "more than half failed" rule does not apply.
+# Below this many attempts in a window, the "more than half failed" rule does not apply: two
+# failures out of three say little. So the rule needs at least 4 failures, and only changes
+# anything for groups whose allowed_fails is 5 or more (busy deployments, where a fixed count
+# would trip on a small error rate); with the default of 3 the count always trips first.
 MIN_ATTEMPTS_FOR_RATIO = 6
 
 
@@ -30,24 +33,40 @@ def _probe_key(dep_id: int) -> str:
     return f"cb:probe:{dep_id}"
 
 
-def cooled_down(deployments: tuple[DeploymentInfo, ...] | list[DeploymentInfo]) -> dict[int, float]:
-    """Deployments that must be skipped now, with the seconds until their deadline (one round trip).
+# How long a half-open probe may take before another request may probe instead (a probe whose
+# client went away never reports back).
+PROBE_TTL_S = 30
 
-    A deployment whose deadline has passed is let through once as the half-open probe.
+
+def check(deployments: tuple[DeploymentInfo, ...] | list[DeploymentInfo]) -> tuple[dict[int, float], int | None]:
+    """Which deployments to skip now (with seconds until their deadline), and which one to probe.
+
+    One cache round trip on the common path. A deployment whose deadline has passed is let through
+    once, to whoever wins an atomic cache.add: that caller must try it first (fallback.py does),
+    or give the slot back with release_probe(). A caller claims at most one probe, so a request
+    never holds a slot it will not get to.
     """
     keys = {_until_key(d.id): d.id for d in deployments}
     found = cache.get_many(list(keys))
     if not found:
-        return {}
+        return {}, None
     now = time.time()
     skip: dict[int, float] = {}
+    probe: int | None = None
     for key, until in found.items():
         dep_id = keys[key]
         if until > now:
             skip[dep_id] = until - now
-        elif not cache.add(_probe_key(dep_id), 1, timeout=30):
+        elif probe is None and cache.add(_probe_key(dep_id), 1, timeout=PROBE_TTL_S):
+            probe = dep_id
+        else:
             skip[dep_id] = 0.0  # someone else is probing it
-    return skip
+    return skip, probe
+
+
+def release_probe(dep_id: int) -> None:
+    """Give back a probe slot the caller could not use (the deployment was skipped for another reason)."""
+    cache.delete(_probe_key(dep_id))
 
 
 def record_attempt(deployment: DeploymentInfo) -> None:
@@ -57,7 +76,13 @@ def record_attempt(deployment: DeploymentInfo) -> None:
 
 def record_success(deployment: DeploymentInfo) -> None:
     # Cheap on the common path: only a deployment that was cooled down has keys to clear.
-    if cache.get(_until_key(deployment.id)) is not None:
+    until = cache.get(_until_key(deployment.id))
+    if until is not None:
+        if until > time.time():
+            # A request sent before the breaker opened came back fine: that does not end the
+            # cooldown early (a Retry-After deadline especially must hold). Only a success after
+            # the deadline (the half-open probe) closes the breaker.
+            return
         window, _ = minute_window()
         # A recovered deployment starts with a clean count, or one more failure would re-open it.
         cache.delete_many([_until_key(deployment.id), _probe_key(deployment.id), f"cb:fails:{deployment.id}:{window}"])
@@ -87,7 +112,12 @@ def _mostly_failing(deployment: DeploymentInfo, window: int, fails: int) -> bool
 
 
 def open_until(dep_id: int, deadline: float) -> None:
-    """Set the cooldown deadline, never moving an existing one earlier."""
+    """Set the cooldown deadline, never moving an existing one earlier.
+
+    Read-then-write, because Django's cache has no compare-and-set: two processes opening the same
+    breaker in the same instant may leave the earlier of their two deadlines. Either still cools
+    the deployment, and its next failure re-opens it for the longer one.
+    """
     key = _until_key(dep_id)
     current = cache.get(key)
     if current is not None and current >= deadline:

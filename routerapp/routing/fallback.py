@@ -2,10 +2,13 @@
 
 The `Attempter` walks a plan: the requested model's deployments in the order its strategy chose,
 then each model named in `fallbacks`. Deployments that are cooling down, out of rate-limit
-headroom, or too small for the prompt are skipped (and the reason recorded). Retryable failures are
-retried on the same deployment with exponential backoff (factor 2, jitter, cap, Retry-After
-honoured) until the retry budget is spent or the breaker opens; then the plan moves on.
-Context-window and content-policy rejections skip retries and jump to their own fallback lists.
+headroom, or too small for the prompt are skipped (and the reason recorded); a prompt too long for
+a deployment puts the group's `context_window_fallbacks` next in the plan, before anything is sent.
+A deployment whose cooldown just ended goes first for the one request that won its half-open probe.
+Retryable failures are retried on the same deployment with exponential backoff (factor 2, jitter,
+cap, Retry-After honoured), each retry taking its own rate-limit reservation, until the retry
+budget is spent or the breaker opens; then the plan moves on. Context-window and content-policy
+rejections from the upstream skip retries and jump to their own fallback lists.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,6 +31,7 @@ from routerapp.providers.base import Adapter, ChatRequest, Timeouts
 from routerapp.routing import breaker, limits
 from routerapp.routing.strategies import Selection, get_strategy
 from routerapp.routing.table import DeploymentInfo, GroupInfo, RoutingTable
+from routerapp.tracing import record_span, span
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -43,12 +48,23 @@ class Call:
     adapter: Adapter
     timeouts: Timeouts
     retry: int
+    # Set once the upstream answered (streams: sent their first chunk).
+    begin: float = 0.0
+    latency_ms: float | None = None
+    # Streams: set by Attempter.stream_ended(), so a stream's end is accounted exactly once.
+    ended: bool = False
+
+
+# One step of the plan: a deployment to try, with the rate-limit reservation taken for it.
+Step = tuple[GroupInfo, DeploymentInfo, limits.Reservation]
 
 
 def backoff_delay(retry: int, retry_after: float | None = None) -> float:
-    """Seconds to wait before retry number `retry + 1`: base × 2^retry, jittered ±50 %, capped."""
+    """Seconds to wait before retry number `retry + 1`: base × 2^retry capped, then jittered down
+    to as little as half ("equal jitter"): the cap stays a true maximum, and retries that reached it
+    still spread out instead of firing in step."""
     base, cap = settings.ROUTER["BACKOFF_BASE_S"], settings.ROUTER["BACKOFF_MAX_S"]
-    delay = min(cap, base * BACKOFF_FACTOR**retry) * random.uniform(0.5, 1.5)
+    delay = min(cap, base * BACKOFF_FACTOR**retry) * random.uniform(0.5, 1.0)
     if retry_after:
         delay = max(delay, retry_after)
     return delay
@@ -90,23 +106,34 @@ class Attempter:
         self._plan = self._walk([group, *self._groups(group.fallbacks)])
         self._skip_reasons: set[str] = set()
         self._min_cooldown: float | None = None
-        self._reservation: limits.Reservation | None = None
+        # The reservation of each deployment that answered, settled once its real usage is known.
+        self._reservations: dict[int, limits.Reservation] = {}
 
     # The plan: which deployment to try next.
 
-    def _walk(self, groups: list[GroupInfo]) -> Iterator[tuple[GroupInfo, DeploymentInfo]]:
-        for group in groups:
+    def _walk(self, groups: list[GroupInfo]) -> Iterator[Step]:
+        queue = deque(groups)
+        while queue:
+            group = queue.popleft()
             if group.name in self._tried_groups:
                 continue
             self._tried_groups.add(group.name)
-            yield from self._deployments_of(group)
+            too_long = yield from self._deployments_of(group)
+            if too_long:
+                # Decided before sending: the prompt is known not to fit some of this group's
+                # deployments, so its larger context_window_fallbacks come before anything else.
+                queue.extendleft(reversed(self._groups(group.context_window_fallbacks)))
 
     def _groups(self, names: tuple[str, ...]) -> list[GroupInfo]:
         return [self.table.groups[n] for n in names if n in self.table.groups]
 
-    def _deployments_of(self, group: GroupInfo) -> Iterator[tuple[GroupInfo, DeploymentInfo]]:
+    def _deployments_of(self, group: GroupInfo) -> Generator[Step, None, bool]:
+        """Yield the group's usable deployments in strategy order; return True if the prompt was
+        too long for any of them."""
         eligible = []
-        cooling = breaker.cooled_down(group.deployments) if len(group.deployments) > 1 else {}
+        too_long = False
+        # A single deployment is never cooled down (see breaker.record_failure): nothing to look up.
+        cooling, probe = breaker.check(group.deployments) if len(group.deployments) > 1 else ({}, None)
         for d in group.deployments:
             if d.id in cooling:
                 self._skip(d, "cooldown")
@@ -115,22 +142,38 @@ class Attempter:
                     remaining if self._min_cooldown is None else min(self._min_cooldown, remaining)
                 )
             elif d.context_window and self.prompt_tokens > d.context_window:
+                too_long = True
                 self._skip(d, "context_window")
             else:
                 eligible.append(d)
         if not eligible:
-            return
+            if probe is not None:
+                breaker.release_probe(probe)
+            return too_long
         strategy = get_strategy(group.strategy)
-        ordered = strategy.order(Selection(self.request, group, eligible, self.prompt_tokens, self.hints))
+        with span("select", model=group.name, strategy=group.strategy, eligible=len(eligible)):
+            ordered = strategy.order(Selection(self.request, group, eligible, self.prompt_tokens, self.hints))
+        if probe is not None:
+            if any(d.id == probe for d in ordered):
+                # This request won the half-open probe: it tries that deployment first, or the slot
+                # would sit unused and keep a recovered deployment out of rotation until it expires.
+                ordered = sorted(ordered, key=lambda d: d.id != probe)
+            else:
+                breaker.release_probe(probe)
         for d in ordered:
-            reservation = limits.reserve(
-                d, self.prompt_tokens + int(self.request.params.get("max_tokens") or 0)
-            )
+            reservation = self._reserve(d)
             if reservation is None:
                 self._skip(d, "rate_limited")
+                if d.id == probe:
+                    breaker.release_probe(probe)
                 continue
-            self._reservation = reservation
-            yield group, d
+            yield group, d, reservation
+        return too_long
+
+    def _reserve(self, deployment: DeploymentInfo) -> limits.Reservation | None:
+        params = self.request.params
+        expected_out = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
+        return limits.reserve(deployment, self.prompt_tokens + expected_out)
 
     def _skip(self, deployment: DeploymentInfo, reason: str) -> None:
         self._skip_reasons.add(reason)
@@ -144,20 +187,33 @@ class Attempter:
 
     async def run(self, call: Callable[[Call], Awaitable[T]]) -> tuple[T, Call]:
         """Try deployments in plan order until `call` succeeds; raise the decisive error otherwise."""
-        for group, deployment in self._plan:
-            result = await self._try_deployment(group, deployment, call)
+        # next() on self._plan at every step rather than a for loop over it: jump() replaces the
+        # plan mid-walk, and a for loop would go on with the old one.
+        while (step := next(self._plan, None)) is not None:
+            group, deployment, reservation = step
+            result = await self._try_deployment(group, deployment, reservation, call)
             if result is not None:
                 return result
         raise self._exhausted()
 
     async def _try_deployment(
-        self, group: GroupInfo, deployment: DeploymentInfo, call: Callable[[Call], Awaitable[T]]
+        self,
+        group: GroupInfo,
+        deployment: DeploymentInfo,
+        reservation: limits.Reservation,
+        call: Callable[[Call], Awaitable[T]],
     ) -> tuple[T, Call] | None:
         adapter = adapter_for(deployment.provider)
         timeouts = timeouts_for(self.request, group, deployment)
         num_retries = self.request.num_retries if self.request.num_retries is not None else group.num_retries
         strategy = get_strategy(group.strategy)
         for retry in range(num_retries + 1):
+            if retry:
+                # A retry is one more upstream request: it needs room under the limits like the first.
+                reservation = self._reserve(deployment)
+                if reservation is None:
+                    self._skip(deployment, "rate_limited")
+                    return None
             attempt = Call(deployment, group, adapter, timeouts, retry)
             begin = time.perf_counter()
             breaker.record_attempt(deployment)
@@ -166,12 +222,18 @@ class Attempter:
                 result = await _invoke(call, attempt)
             except errors.RouterError as exc:
                 elapsed = time.perf_counter() - begin
+                self.upstream_s += elapsed
                 self._record(attempt, begin, elapsed, exc)
-                strategy.finished(deployment, latency_ms=elapsed * 1000, ok=False)
+                # A failed call used no tokens; it still counts as a request against rpm.
+                limits.settle(deployment, reservation, 0)
+                fault = _is_deployment_fault(exc)
+                # A deployment that answered "this request is wrong" is up and was not slow: the
+                # strategy must not learn to avoid it, and a half-open probe has its answer.
+                strategy.finished(deployment, latency_ms=elapsed * 1000, ok=not fault)
                 self.last_error = exc
-                opened = (
-                    breaker.record_failure(deployment, group, exc) if _is_deployment_fault(exc) else False
-                )
+                opened = breaker.record_failure(deployment, group, exc) if fault else False
+                if not fault:
+                    breaker.record_success(deployment)
                 if isinstance(exc, errors.ContextWindowExceededError):
                     self.jump(group.context_window_fallbacks)
                     return None
@@ -188,21 +250,38 @@ class Attempter:
                 await asyncio.sleep(delay)
                 self.upstream_s += delay
                 continue
+            except BaseException:
+                # Cancelled (the client went away): the call is no longer in flight.
+                strategy.finished(deployment, latency_ms=None, ok=False)
+                raise
             elapsed = time.perf_counter() - begin
-            self._record(attempt, begin, elapsed, None)
-            strategy.finished(deployment, latency_ms=elapsed * 1000, ok=True)
+            self.upstream_s += elapsed
+            attempt.begin, attempt.latency_ms = begin, elapsed * 1000
+            self._reservations[deployment.id] = reservation
             breaker.record_success(deployment)
             if group is not self.requested:
                 self.draft.fallback_used = True
+            if not self.request.stream:
+                self._record(attempt, begin, elapsed, None)
+                strategy.finished(deployment, latency_ms=attempt.latency_ms, ok=True)
+            # A stream is still in flight (least-busy must keep counting it) and its attempt is not
+            # over: StreamSession reports the end through stream_ended().
             return result, attempt
         return None
 
-    def _record(self, attempt: Call, begin: float, elapsed: float, error: errors.RouterError | None) -> None:
-        self.upstream_s += elapsed
+    def _record(
+        self,
+        attempt: Call,
+        begin: float,
+        elapsed: float,
+        error: errors.RouterError | None,
+        *,
+        status: str | None = None,
+    ) -> None:
         draft = AttemptDraft(
             deployment_id=attempt.deployment.id,
             retry=attempt.retry,
-            status="ok" if error is None else "error",
+            status=status or ("ok" if error is None else "error"),
             start_ms=(begin - self.started) * 1000,
             latency_ms=elapsed * 1000,
         )
@@ -211,17 +290,39 @@ class Attempter:
             draft.error_type = error.error_type
             draft.error_message = error.message[:500]
         self.draft.attempts.append(draft)
+        record_span(
+            self.draft.trace,
+            "attempt",
+            begin,
+            begin + elapsed,
+            error=error,
+            deployment=attempt.deployment.label,
+            retry=attempt.retry,
+        )
 
-    def record_stream_failure(self, call: Call, begin: float, error: errors.RouterError) -> None:
-        """A stream that broke after its first chunk: one failed attempt, counted by the breaker."""
-        elapsed = time.perf_counter() - begin
-        self._record(call, begin, elapsed, error)
+    def stream_ended(
+        self, call: Call, *, tokens: int, error: errors.RouterError | None = None, cancelled: bool = False
+    ) -> None:
+        """Close the books on a stream run() opened: its Attempt row (whole stream), the strategy's
+        in-flight count, the breaker on a failure, and its token reservation. Once per stream."""
+        if call.ended:
+            return
+        call.ended = True
+        elapsed = time.perf_counter() - call.begin
+        self._record(call, call.begin, elapsed, error, status="cancelled" if cancelled else None)
+        self.settle(call.deployment, tokens)
+        strategy = get_strategy(call.group.strategy)
+        if error is None:
+            # Latency-based learns time to first token for streams, not their length.
+            strategy.finished(call.deployment, latency_ms=call.latency_ms, ok=True)
+            return
         self.last_error = error
-        get_strategy(call.group.strategy).finished(call.deployment, latency_ms=elapsed * 1000, ok=False)
+        strategy.finished(call.deployment, latency_ms=elapsed * 1000, ok=False)
         breaker.record_failure(call.deployment, call.group, error)
 
     def settle(self, deployment: DeploymentInfo, tokens: int) -> None:
-        limits.settle(deployment, self._reservation, tokens)
+        """Replace the deployment's reserved token estimate by what the answer really used."""
+        limits.settle(deployment, self._reservations.pop(deployment.id, None), tokens)
 
     def _exhausted(self) -> errors.RouterError:
         if self.last_error is not None:

@@ -30,7 +30,10 @@ def check_key_rpm(key: KeyInfo) -> None:
     if not key.rpm_limit:
         return
     window, left = minute_window()
-    if incr(_rpm_key("key", key.id, window)) > key.rpm_limit:
+    counter = _rpm_key("key", key.id, window)
+    if incr(counter) > key.rpm_limit:
+        # Give the refused request back, so the counter says how many were let through.
+        decr(counter)
         raise errors.RateLimitError(
             f"API key '{key.name}' exceeded its limit of {key.rpm_limit} requests per minute",
             retry_after=left,
@@ -52,6 +55,7 @@ def reserve(deployment: DeploymentInfo, tokens: int) -> Reservation | None:
     if deployment.rpm:
         key = _rpm_key("dep", deployment.id, window)
         if incr(key) > deployment.rpm:
+            decr(key)  # refused: the counter keeps meaning "admitted" (usage-based reads it)
             return None
     if deployment.tpm:
         key = _tpm_key(deployment.id, window)

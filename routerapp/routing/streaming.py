@@ -22,6 +22,7 @@ from routerapp.history import RecordDraft
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatChunk, ChatRequest, Usage, estimate_tokens, usage_chunk
 from routerapp.routing.fallback import Attempter, Call
+from routerapp.tracing import record_span
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +108,16 @@ class StreamSession:
         return data
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        began = time.perf_counter()
         opened = self.opened
         usage_total = Usage()
         cost = 0.0
         segment_text: list[str] = []
         segment_usage: Usage | None = None
+        # Chunks from the first finish_reason on, passed on only once the upstream ends cleanly:
+        # if it breaks after its finish (no [DONE]), the answer continues elsewhere and the client
+        # must not have seen it end.
+        held: list[ChatChunk] = []
         first_segment = True
         error: errors.RouterError | None = None
         try:
@@ -128,6 +134,9 @@ class StreamSession:
                             continue
                         if chunk.usage is not None:
                             segment_usage = chunk.usage
+                        if held or chunk.finish_reason:
+                            held.append(chunk)
+                            continue
                         text = chunk.text
                         if not first_segment and not text and not chunk.finish_reason:
                             continue  # the continuation's role chunk: the client already has one
@@ -139,17 +148,22 @@ class StreamSession:
                         yield self._client_chunk(chunk)
                     break  # upstream finished cleanly
                 except errors.RouterError as exc:
-                    self.attempter.record_stream_failure(opened.call, opened.began, exc)
-                    partial = self._segment_usage(opened, segment_text, None)
+                    # Usage the upstream reported before breaking (a missing [DONE]) beats an estimate.
+                    partial = self._segment_usage(opened, segment_text, segment_usage)
+                    self.attempter.stream_ended(opened.call, tokens=partial.total_tokens, error=exc)
                     usage_total, cost = _add(usage_total, cost, opened, partial)
-                    segment_text, segment_usage, first_segment = [], None, False
+                    segment_text, segment_usage, held, first_segment = [], None, [], False
                     opened = await self._continue()
                     self.opened = opened
                     pending = opened.first
-            self.attempter._record(opened.call, opened.began, time.perf_counter() - opened.began, None)
+            for chunk in held:
+                if chunk.text:
+                    segment_text.append(chunk.text)
+                    self.text.append(chunk.text)
+                yield self._client_chunk(chunk)
             final = self._segment_usage(opened, segment_text, segment_usage)
             usage_total, cost = _add(usage_total, cost, opened, final)
-            self.attempter.settle(opened.call.deployment, final.total_tokens)
+            self.attempter.stream_ended(opened.call, tokens=final.total_tokens)
             self.finished = True
             if self.request.include_usage:
                 yield usage_chunk(id=self.id, model=self.model, created=self.created, usage=usage_total).data
@@ -159,8 +173,10 @@ class StreamSession:
         finally:
             if not self.finished and error is None:
                 # The client went away: keep what was streamed, with estimated usage.
-                partial = self._segment_usage(opened, segment_text, segment_usage)
-                usage_total, cost = _add(usage_total, cost, opened, partial)
+                if not opened.call.ended:  # else it was counted when it broke, before the client left
+                    partial = self._segment_usage(opened, segment_text, segment_usage)
+                    usage_total, cost = _add(usage_total, cost, opened, partial)
+                    self.attempter.stream_ended(opened.call, tokens=partial.total_tokens, cancelled=True)
                 self.draft.status = "cancelled"
                 self.draft.http_status = 499
             await _close(opened.iterator)
@@ -168,6 +184,8 @@ class StreamSession:
             self.draft.prompt_tokens = usage_total.prompt_tokens
             self.draft.completion_tokens = usage_total.completion_tokens
             self.draft.cost_usd = cost
+            status = None if error is not None else self.draft.status
+            record_span(self.draft.trace, "stream", began, error=error, status=status, chunks=len(self.text))
             self.on_finish(self, error)
 
     async def _next(self, opened: StreamOpen) -> ChatChunk | None:

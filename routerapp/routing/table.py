@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from routerapp.models import ApiKey, Deployment, ModelGroup, Provider, hash_key
 from routerapp.providers.base import ProviderConfig
@@ -158,6 +159,14 @@ def load_table() -> RoutingTable:
     return RoutingTable(version=version, groups=groups, keys=keys, deployments=by_id)
 
 
+def _load_in_pool_thread() -> RoutingTable:
+    """load_table() from a thread of the event loop's pool, which no request cycle cleans up after."""
+    try:
+        return load_table()
+    finally:
+        close_old_connections()  # or every pool thread keeps a database connection open
+
+
 class TableCache:
     """Holds this process's snapshot and decides when to reload it."""
 
@@ -178,7 +187,7 @@ class TableCache:
         # A sync cache read on purpose: Django's async cache methods hop to a thread, which costs
         # more than a local-memory lookup or one Redis round trip.
         if table is None or config_version() != table.version:
-            table = await sync_to_async(load_table, thread_sensitive=False)()
+            table = await sync_to_async(_load_in_pool_thread, thread_sensitive=False)()
             self._table = table
         return table
 

@@ -25,7 +25,10 @@ def up(upstream, live_url) -> Provider:
 
 def post(live_url: str, key: str, body: dict[str, Any], *, timeout: float = 30) -> httpx.Response:
     return httpx.post(
-        f"{live_url}/v1/chat/completions", headers={"authorization": f"Bearer {key}"}, json=body, timeout=timeout
+        f"{live_url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json=body,
+        timeout=timeout,
     )
 
 

@@ -18,7 +18,10 @@ def test_cost_comes_from_the_deployments_override_prices(up, upstream, client_fo
     (record,) = records()
     expected = (reply.usage.prompt_tokens * 3.0 + reply.usage.completion_tokens * 15.0) / 1_000_000
     assert record.cost_usd == pytest.approx(expected)
-    assert (record.prompt_tokens, record.completion_tokens) == (reply.usage.prompt_tokens, reply.usage.completion_tokens)
+    assert (record.prompt_tokens, record.completion_tokens) == (
+        reply.usage.prompt_tokens,
+        reply.usage.completion_tokens,
+    )
 
 
 def test_a_streamed_answer_is_priced_from_the_usage_the_upstream_reported(up, upstream, live_url):

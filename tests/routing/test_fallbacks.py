@@ -96,7 +96,9 @@ def test_an_upstream_context_error_without_a_fallback_reaches_the_client_as_a_40
 
 
 def test_a_content_policy_rejection_goes_to_the_content_policy_fallbacks(up, upstream, client_for):
-    create_model("strict", [(up, "policy")], content_policy_fallbacks=["lenient"], fallbacks=["other"], num_retries=3)
+    create_model(
+        "strict", [(up, "policy")], content_policy_fallbacks=["lenient"], fallbacks=["other"], num_retries=3
+    )
     create_model("lenient", [(up, "ok;n=lenient")])
     create_model("other", [(up, "ok;n=other")])
     reply = client_for(create_key()).chat.completions.with_raw_response.create(model="strict", messages=HI)

@@ -18,17 +18,22 @@ def _one_window():
 
 
 def info(**fields) -> DeploymentInfo:
-    return DeploymentInfo(id=7, group="g", provider=ProviderConfig(id=1, name="p", kind="openai"), upstream_model="m", **fields)
+    return DeploymentInfo(
+        id=7, group="g", provider=ProviderConfig(id=1, name="p", kind="openai"), upstream_model="m", **fields
+    )
 
 
 def test_a_deployment_at_its_rpm_is_skipped_for_the_next_one(up, upstream, live_url):
-    create_model("m", [(up, "ok;n=a", {"rpm": 2}), (up, "ok;n=b", {"rpm": 3})])
+    # The weights make "a" the first choice every time, until it is full.
+    create_model(
+        "m", [(up, "ok;n=a", {"rpm": 2, "weight": 1000}), (up, "ok;n=b", {"rpm": 3, "weight": 0.001})]
+    )
     key = create_key()
     for _ in range(5):
         assert ask(live_url, key, "m").status_code == 200
     assert upstream.hits == {"ok;n=a": 2, "ok;n=b": 3}
-    skips = [s for r in records() for s in r.skipped]
-    assert skips and {s["reason"] for s in skips} == {"rate_limited"}
+    a = deployment("ok;n=a").id
+    assert [r.skipped for r in records()] == [[], [], *[[{"deployment": a, "reason": "rate_limited"}]] * 3]
 
 
 def test_when_every_deployment_is_at_its_limit_the_client_gets_429_with_retry_after(up, upstream, live_url):
@@ -49,14 +54,23 @@ def test_when_every_deployment_is_at_its_limit_the_client_gets_429_with_retry_af
 
 
 def test_a_deployment_without_token_headroom_is_skipped(up, upstream, live_url):
-    create_model("m", [(up, "ok;n=small", {"tpm": 50}), (up, "ok;n=big", {"tpm": 100_000})])
+    # The weights make "small" the first choice every time it has room.
+    create_model(
+        "m",
+        [
+            (up, "ok;n=small", {"tpm": 50, "weight": 1000}),
+            (up, "ok;n=big", {"tpm": 100_000, "weight": 0.001}),
+        ],
+    )
     key = create_key()
-    for _ in range(4):
-        assert ask(live_url, key, "m", max_tokens=60).status_code == 200  # reserves ~67 tokens
-    assert upstream.hits == {"ok;n=big": 4}
-    for _ in range(4):
-        ask(live_url, key, "m", max_tokens=5)
-    assert upstream.hits["ok;n=small"] >= 1
+    for _ in range(3):
+        assert ask(live_url, key, "m", max_tokens=60).status_code == 200  # reserves ~67 tokens: never fits
+    assert upstream.hits == {"ok;n=big": 3}
+    small = deployment("ok;n=small").id
+    assert [r.skipped for r in records()] == [[{"deployment": small, "reason": "rate_limited"}]] * 3
+    for _ in range(3):
+        ask(live_url, key, "m", max_tokens=5)  # reserves ~12, settled to the ~14 really used
+    assert upstream.hits["ok;n=small"] == 3
 
 
 def test_tokens_are_settled_to_the_real_usage(up, upstream, live_url):
@@ -65,7 +79,8 @@ def test_tokens_are_settled_to_the_real_usage(up, upstream, live_url):
     (record,) = records()
     used = record.prompt_tokens + record.completion_tokens
     assert 0 < used < 100
-    assert limits.usage_this_minute([routed("ok")])[routed("ok").id] == (1, used)
+    # No rpm limit on this deployment, so no request counter either.
+    assert limits.usage_this_minute([routed("ok")])[routed("ok").id] == (0, used)
 
 
 def test_failed_attempts_count_as_requests_but_give_their_tokens_back(up, upstream, live_url):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
 
@@ -12,6 +13,7 @@ import pytest
 
 from routerapp.models import Attempt
 from routerapp.routing import breaker
+from routerapp.routing.fallback import backoff_delay
 from tests.factories import create_key, create_model
 from tests.routing.conftest import HI, ask, attempts, deployment, records
 
@@ -97,15 +99,27 @@ def test_a_long_retry_after_moves_on_to_the_next_deployment_at_once(up, upstream
     assert upstream.hits == {"err=429;retry_after=30": 1, "ok": 1}
 
 
-def test_backoff_grows_between_retries(up, upstream, live_url, settings):
+def test_backoff_grows_by_a_factor_of_two_up_to_the_cap_with_jitter(settings):
+    settings.ROUTER["BACKOFF_BASE_S"], settings.ROUTER["BACKOFF_MAX_S"] = 0.1, 1.0
+    for retry, (low, high) in enumerate(
+        [(0.05, 0.1), (0.1, 0.2), (0.2, 0.4), (0.4, 0.8), (0.5, 1.0), (0.5, 1.0)]
+    ):
+        delays = [backoff_delay(retry) for _ in range(300)]
+        assert low <= min(delays) and max(delays) <= high
+        assert max(delays) - min(delays) > (high - low) / 2  # jittered, not in step
+    assert backoff_delay(0, retry_after=3) == 3
+
+
+def test_retries_wait_out_the_backoff(up, upstream, live_url, settings):
     settings.ROUTER["BACKOFF_BASE_S"] = 0.05
     create_model("m", [(up, "err=500")], num_retries=3)
     ask(live_url, create_key(), "m")
     (record,) = records()
     rows = list(Attempt.objects.filter(query=record).order_by("start_ms"))
-    gaps = [b.start_ms - (a.start_ms + a.latency_ms) for a, b in zip(rows, rows[1:], strict=False)]
-    # base 50 ms × 2^retry, jittered ±50 %: 25–75, 50–150, 100–200 (capped at BACKOFF_MAX_S 0.2 s).
-    assert 20 <= gaps[0] <= 100 and 45 <= gaps[1] <= 180 and 95 <= gaps[2] <= 260, gaps
+    gaps = [b.start_ms - (a.start_ms + a.latency_ms) for a, b in itertools.pairwise(rows)]
+    # 25–50 ms, 50–100 ms, then 100–200 ms (capped at BACKOFF_MAX_S, 0.2 s), plus the router's own time.
+    for gap, (low, high) in zip(gaps, [(25, 50), (50, 100), (100, 200)], strict=True):
+        assert low <= gap <= high + 40, gaps
 
 
 def test_faults_of_every_kind_never_reach_the_client_while_a_deployment_is_healthy(up, upstream, live_url):

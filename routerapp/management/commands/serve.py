@@ -50,6 +50,12 @@ class Command(BaseCommand):
                 port=port,
                 workers=workers,
                 log_level=log_level,
+                # Named rather than "auto" so a missing uvicorn[standard] fails loudly instead of
+                # silently falling back to asyncio + h11, which cost ~30 % more CPU per request.
+                loop="uvloop",
+                http="httptools",
+                # One access-log line per request is formatting and a write on the hot path;
+                # every request already leaves a QueryRecord.
                 access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=20,

@@ -12,10 +12,17 @@ ALPHA = 0.3
 # Share of requests sent to a random deployment, so a deployment that was slow (or down) and has
 # recovered gets measured again.
 EXPLORATION = 0.05
+# How long one request has to bring back the first sample of an unmeasured deployment before
+# another request may go and measure it.
+SAMPLING_TTL_S = 10
 
 
 def _key(dep_id: int) -> str:
     return f"latency:{dep_id}"
+
+
+def _sampling_key(dep_id: int) -> str:
+    return f"latency:sampling:{dep_id}"
 
 
 class LatencyBased(Strategy):
@@ -28,8 +35,21 @@ class LatencyBased(Strategy):
         if len(candidates) == 1:
             return candidates
         averages = cache.get_many([_key(d.id) for d in candidates])
-        # Unmeasured deployments sort first: they need one sample before they can compete.
-        ordered = sorted(candidates, key=lambda d: (averages.get(_key(d.id), -1.0), random.random()))
+        measured = sorted(
+            (d for d in candidates if _key(d.id) in averages), key=lambda d: (averages[_key(d.id)], random.random())
+        )
+        unmeasured = [d for d in candidates if _key(d.id) not in averages]
+        random.shuffle(unmeasured)
+        if not measured:
+            return unmeasured  # nothing known yet: spread the first requests evenly
+        # An unmeasured deployment (new, or its average expired) needs one sample before it can
+        # compete. One request at a time takes it first, so a burst does not pile onto a deployment
+        # nobody has seen answer yet (it may hang until the timeout); the rest keep to the measured.
+        for d in unmeasured:
+            if cache.add(_sampling_key(d.id), 1, timeout=SAMPLING_TTL_S):
+                unmeasured.remove(d)
+                return [d, *measured, *unmeasured]
+        ordered = measured + unmeasured
         if random.random() < EXPLORATION:
             pick = random.choice(ordered[1:])
             ordered.remove(pick)

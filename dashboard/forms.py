@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django import forms
+
+from routerapp.models import ApiKey, Deployment, ModelGroup, QueryRecord
+
+WINDOW_CHOICES = [
+    ("", "any time"),
+    ("5m", "last 5 min"),
+    ("1h", "last hour"),
+    ("24h", "last 24 h"),
+    ("7d", "last 7 days"),
+]
+
+
+class HistoryFilter(forms.Form):
+    """The History page's filters; every field optional, invalid values ignored."""
+
+    q = forms.CharField(required=False, label="Request id", max_length=40)
+    model = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "any status"), *QueryRecord.Status.choices])
+    deployment = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    key = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    error_type = forms.CharField(required=False, max_length=60, label="Error type")
+    window = forms.ChoiceField(required=False, choices=WINDOW_CHOICES)
+    slower_than = forms.FloatField(required=False, min_value=0, label="Slower than (ms)")
+    before = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "any model")] + [
+            (n, n) for n in ModelGroup.objects.order_by("name").values_list("name", flat=True)
+        ]
+        self.fields["deployment"].choices = [("", "any deployment")] + [
+            (d.id, d.label)
+            for d in Deployment.objects.select_related("provider").order_by(
+                "provider__name", "upstream_model"
+            )
+        ]
+        self.fields["key"].choices = [("", "any key")] + list(
+            ApiKey.objects.order_by("name").values_list("id", "name")
+        )

@@ -1,0 +1,241 @@
+"""Formatting filters and server-rendered SVG charts: no chart library, no JavaScript.
+
+Chart geometry is computed here; the SVG markup lives in dashboard/partials/*_chart.html, so every
+label goes through template escaping.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+PALETTE = ["#2563eb", "#db2777", "#16a34a", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04", "#4b5563"]
+
+
+# Numbers.
+
+
+@register.filter
+def ms(value: float | None) -> str:
+    """Milliseconds for people: 0.42 ms, 38 ms, 1.24 s."""
+    if not isinstance(value, int | float):
+        return "–"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    if value >= 10:
+        return f"{value:.0f} ms"
+    return f"{value:.2f} ms" if value < 1 else f"{value:.1f} ms"
+
+
+@register.filter
+def usd(value: float | None) -> str:
+    if not isinstance(value, int | float) or not value:
+        return "$0"
+    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    if not isinstance(value, int | float) or not value:
+        return "0%"
+    return f"{value * 100:.1f}%" if value >= 0.001 else "<0.1%"
+
+
+@register.filter
+def rate(value: float | None) -> str:
+    if not isinstance(value, int | float) or not value:
+        return "0"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}" if value >= 0.01 else f"{value:.3f}"
+
+
+@register.filter
+def count(value: int | None) -> str:
+    if not isinstance(value, int | float) or not value:
+        return "0"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,}"
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+# Secrets in stored bodies.
+
+_SECRETS = [
+    re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}"),  # OpenAI / Anthropic / router keys
+    re.compile(r"\b(gh[pousr]|xox[abprs]|glpat)[-_][A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWTs
+]
+_ASSIGNED = re.compile(
+    r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization|bearer)[\"']?\s*[:=]?\s*[\"']?(?:bearer\s+)?)"
+    r"([^\s\"',;]{6,})"
+)
+
+
+@register.filter
+def masked(text: str | None) -> str:
+    """The text with anything that looks like a credential replaced by ••••."""
+    if not text:
+        return ""
+    for pattern in _SECRETS:
+        text = pattern.sub(lambda m: m.group(0)[:6] + "••••", text)
+    return _ASSIGNED.sub(lambda m: m.group(1) + "••••", text)
+
+
+# Charts.
+
+
+def _points(values: list[float | None], width: float, height: float, top: float | None = None) -> list[str]:
+    """Polyline segments ("x,y x,y …"), split where values are missing."""
+    present = [v for v in values if v is not None]
+    top = top if top else max(present, default=0) or 1
+    step = width / max(1, len(values) - 1)
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                segments.append(" ".join(current))
+            current = []
+            continue
+        current.append(f"{i * step:.1f},{height - 1 - (height - 2) * min(v, top) / top:.1f}")
+    if current:
+        segments.append(" ".join(current))
+    # A lone point between gaps still shows, as a short dash.
+    return [
+        seg if " " in seg else f"{seg} {float(seg.split(',')[0]) + 2:.1f},{seg.split(',')[1]}"
+        for seg in segments
+    ]
+
+
+@register.simple_tag
+def sparkline(values, width: int = 160, height: int = 36, label: str = "") -> SafeString:
+    values = list(values or [])
+    if len(values) < 2:
+        values = [0, 0]
+    lines = "".join(format_html('<polyline points="{}" />', seg) for seg in _points(values, width, height))
+    return format_html(
+        '<svg class="spark" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
+        label,
+        SafeString(lines),
+    )
+
+
+@register.simple_tag
+def bars(values, width: int = 120, height: int = 24) -> SafeString:
+    """A tiny bar chart (error trends)."""
+    values = list(values or [])
+    top = max(values, default=0) or 1
+    w = width / max(1, len(values))
+    rects = []
+    for i, v in enumerate(values):
+        h = max(1.0, height * v / top) if v else 0.5
+        rects.append(
+            f'<rect x="{i * w:.1f}" y="{height - h:.1f}" width="{max(0.5, w - 0.6):.1f}" height="{h:.1f}" />'
+        )
+    return format_html(
+        '<svg class="bars" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img">{}</svg>',
+        width,
+        height,
+        SafeString("".join(rects)),  # numbers only
+    )
+
+
+def nice_top(value: float) -> float:
+    """A round axis maximum at or above `value` (1, 2, 2.5, 5 × 10^n)."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 2.5, 5, 10):
+        if value <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+@register.inclusion_tag("dashboard/partials/line_chart.html")
+def line_chart(series, metric: str = "p95", width: int = 720, height: int = 240):
+    """Latency over time, one line per group of a stats.Series."""
+    left, bottom = 52, 22
+    plot_w, plot_h = width - left - 8, height - bottom - 8
+    lines = {label: [p.latency.get(metric) for p in points] for label, points in series.lines.items()}
+    top = nice_top(max((v for vs in lines.values() for v in vs if v is not None), default=0))
+    paths = [
+        {"label": label, "color": PALETTE[i % len(PALETTE)], "segments": _points(values, plot_w, plot_h, top)}
+        for i, (label, values) in enumerate(lines.items())
+    ]
+    yticks = [{"y": plot_h - plot_h * f, "label": ms(top * f)} for f in (0, 0.25, 0.5, 0.75, 1)]
+    times: list[datetime] = series.times
+    fmt = "%H:%M:%S" if series.step_s < 60 else "%H:%M" if series.step_s < 3600 else "%d %b %H:%M"
+    xticks = []
+    if times:
+        for f in (0, 0.5, 1):
+            i = round(f * (len(times) - 1))
+            xticks.append({"x": plot_w * i / max(1, len(times) - 1), "label": times[i].strftime(fmt)})
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "plot_w": plot_w,
+        "plot_h": plot_h,
+        "paths": paths,
+        "yticks": yticks,
+        "xticks": xticks,
+        "metric": metric,
+    }
+
+
+@register.inclusion_tag("dashboard/partials/histogram_chart.html")
+def histogram_chart(histogram, width: int = 720, height: int = 200):
+    """Successful requests by latency (a list of stats.Bar)."""
+    left, bottom = 44, 22
+    plot_w, plot_h = width - left - 8, height - bottom - 8
+    top = nice_top(max((b.count for b in histogram), default=0))
+    w = plot_w / max(1, len(histogram))
+    rects = [
+        {
+            "x": i * w,
+            "y": plot_h - plot_h * b.count / top,
+            "w": max(1.0, w - 2),
+            "h": plot_h * b.count / top,
+            "title": f"{ms(b.low_ms)} – {ms(b.high_ms)}: {b.count}",
+        }
+        for i, b in enumerate(histogram)
+    ]
+    step = max(1, len(histogram) // 6)
+    xticks = [{"x": i * w, "label": ms(b.low_ms)} for i, b in enumerate(histogram) if i % step == 0]
+    yticks = [{"y": plot_h - plot_h * f, "label": count(int(top * f))} for f in (0, 0.5, 1)]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "plot_w": plot_w,
+        "plot_h": plot_h,
+        "rects": rects,
+        "xticks": xticks,
+        "yticks": yticks,
+    }
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **changes) -> str:
+    """The current URL's query string with some parameters changed (None removes one)."""
+    params = context["request"].GET.copy()
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    params.pop("before", None)
+    return "?" + params.urlencode()

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("latency/", views.latency, name="latency"),
+    path("errors/", views.errors, name="errors"),
+    path("errors/<int:group_id>/", views.error_group, name="error_group"),
+    path("history/", views.history, name="history"),
+    path("history/<str:request_id>/", views.history_detail, name="history_detail"),
+]

@@ -1,0 +1,63 @@
+"""GET /api/stats and GET /api/errors: the statistics the dashboard shows, as JSON.
+
+Who may ask: a staff user's Django session sees everything (the dashboard's audience); a client
+API key (Authorization: Bearer sk-rt-…) sees the totals of its own traffic only, never another
+tenant's requests or spend.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from ninja import Router
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuthIsStaff
+
+from routerapp import stats
+from routerapp.models import ApiKey, hash_key
+
+
+class ClientKey(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        return ApiKey.objects.filter(key_hash=hash_key(token), enabled=True).first()
+
+
+router = Router(tags=["stats"], auth=[SessionAuthIsStaff(), ClientKey()])
+
+Window = Literal["5m", "1h", "24h", "7d"]
+Grouping = Literal["model", "deployment", "provider", "key"]
+
+
+def _key_scope(request: HttpRequest) -> int | None:
+    """The key whose traffic the caller may see; None for staff (everything)."""
+    return None if isinstance(request.auth, AbstractBaseUser) else request.auth.id
+
+
+@router.get("/stats")
+def get_stats(request: HttpRequest, window: Window = "1h", by: Grouping | None = None, series: bool = False):
+    """Requests, RPS, error rates by type, p50/p95/p99 latency and time to first token, tokens, cost
+    and the slowest requests over the window, overall and per group."""
+    key_id = _key_scope(request)
+    if key_id is not None and by is not None:
+        raise HttpError(
+            403, "An API key sees the totals of its own traffic only; grouping needs a staff session."
+        )
+    numbers = stats.WindowStats(window, by, key_id=key_id)
+    body = numbers.report().as_dict()
+    if series and key_id is None:
+        body["series"] = numbers.series().as_dict()
+    return body
+
+
+@router.get("/errors")
+def get_errors(request: HttpRequest, window: Window = "24h", order: Literal["recent", "count"] = "recent"):
+    """Failures grouped by error type, provider, deployment and normalised message."""
+    if _key_scope(request) is not None:
+        raise HttpError(403, "Error groups span every client; they need a staff session.")
+    return {
+        "window": window,
+        "order": order,
+        "groups": [g.as_dict() for g in stats.error_groups(window, order=order)],
+    }

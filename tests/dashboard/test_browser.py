@@ -1,0 +1,107 @@
+"""A real headless Chromium: log in, watch the overview, send traffic, see it update without a reload."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import openai
+import pytest
+from django.contrib.auth.models import User
+
+from tests.factories import create_key, create_model, create_provider
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def traffic_setup(upstream, live_url):
+    provider = create_provider(name="up", kind="openai", base_url=upstream.base_url)
+    create_model("gpt-test", [(provider, "ok;delay=20")])
+    create_model("broken", [(provider, "err=500")], num_retries=0)
+    User.objects.create_user("ops", password="a-long-test-password", is_staff=True)
+    return create_key()
+
+
+def send_traffic(sdk: openai.OpenAI, *, ok: int, failing: int) -> None:
+    for _ in range(ok):
+        sdk.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hello"}])
+    for _ in range(failing):
+        with pytest.raises(openai.APIStatusError):
+            sdk.chat.completions.create(model="broken", messages=[{"role": "user", "content": "hello"}])
+
+
+def test_overview_updates_live_while_traffic_flows(browser, traffic_setup, live_url, client_for):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    hosts = set()
+    page.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
+
+    page.goto(f"{live_url}/dashboard/?window=5m")
+    assert "/admin/login/" in page.url  # the dashboard needs a login
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/dashboard/?window=5m")
+    assert page.text_content("#stat-requests") == "0"
+    assert "No errors in this window." in page.text_content("#error-list")
+    page.evaluate("window.__marker = 'same page'")
+
+    send_traffic(client_for(traffic_setup), ok=6, failing=3)
+
+    # The 3 s polling brings the numbers in; no reload, no navigation.
+    page.wait_for_function(
+        "document.querySelector('#stat-requests').textContent.trim() === '9'", timeout=15_000
+    )
+    page.wait_for_function(
+        "document.querySelector('#error-list').textContent.includes('ProviderUnavailableError')",
+        timeout=15_000,
+    )
+    assert page.text_content("#stat-error-rate").strip() == "33.3%"
+    assert "up/err=500" in page.text_content("#error-list")
+    assert page.evaluate("window.__marker") == "same page"
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert hosts == {urlparse(live_url).netloc}  # htmx and the stylesheet come from this server: no CDN
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview-phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing forces sideways scrolling
+
+    # Drill down: the error group, then one failing request and its waterfall.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("#error-list a")
+    page.wait_for_url("**/dashboard/errors/*/")
+    page.click("table a.mono")
+    page.wait_for_url("**/dashboard/history/*/")
+    assert page.locator(".wf-bar.wf-error").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "dashboard-request.png"), full_page=True)
+    context.close()

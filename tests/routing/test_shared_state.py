@@ -1,0 +1,114 @@
+"""Several OS processes sharing Redis enforce one limit and one breaker together.
+
+Each test runs tests/routing/shared_state_worker.py in separate processes against Redis DB 5 under
+a key prefix of its own, and adds up what they report. Skipped when Redis is not reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.routing.conftest import fresh_minute
+
+REDIS_URL = os.environ.get("ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def redis_prefix():
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def run(prefix: str, mode: str, processes: int, count: int = 0) -> list[object]:
+    """Start `processes` workers at once; return each one's result."""
+    env = {
+        **os.environ,
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": prefix,
+        "DJANGO_SETTINGS_MODULE": "routerapp.settings",
+    }
+    env.pop("DATABASE_URL", None)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.routing.shared_state_worker", mode, str(processes), str(count)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert len({r["pid"] for r in results}) == processes
+    return [r["result"] for r in results]
+
+
+def reset_barrier(prefix: str) -> None:
+    import redis
+
+    keys = list(redis.Redis.from_url(REDIS_URL).scan_iter(match=f"{prefix}:*barrier"))
+    if keys:
+        redis.Redis.from_url(REDIS_URL).delete(*keys)
+
+
+def test_two_processes_admit_the_rpm_limit_once_not_twice(redis_prefix):
+    fresh_minute(margin=5)
+    admitted = run(redis_prefix, "rpm", 2, count=200)
+    assert sum(admitted) == 50  # rpm=50 for the deployment, 400 tries between two processes
+    assert all(a > 0 for a in admitted)  # both took part
+
+
+def test_two_processes_admit_the_tpm_limit_once_not_twice(redis_prefix):
+    fresh_minute(margin=5)
+    admitted = run(redis_prefix, "tpm", 2, count=200)
+    assert sum(admitted) * 10 == 1000  # tpm=1000, 10 tokens a request
+
+
+def test_two_processes_share_a_keys_rpm(redis_prefix):
+    fresh_minute(margin=5)
+    assert sum(run(redis_prefix, "key", 2, count=100)) == 30
+
+
+def test_a_cooldown_opened_by_one_process_is_honoured_by_another(redis_prefix):
+    fresh_minute(margin=6)
+    # allowed_fails=3: two failures seen by one process and one by another open the breaker.
+    assert run(redis_prefix, "fail", 1, count=2) == [False]
+    reset_barrier(redis_prefix)
+    assert run(redis_prefix, "fail", 1, count=1) == [True]
+    reset_barrier(redis_prefix)
+    (remaining,) = run(redis_prefix, "check", 1)
+    assert 25 < remaining <= 30
+
+
+def test_after_a_cooldown_exactly_one_process_gets_the_probe(redis_prefix):
+    import redis
+    from django.core.cache.backends.redis import RedisCache
+
+    shared = RedisCache(REDIS_URL, {"KEY_PREFIX": redis_prefix})
+    shared.set("cb:until:9001", time.time() - 1, timeout=60)  # a cooldown that just ended
+    probes = run(redis_prefix, "probe", 2, count=50)
+    assert sum(probes) == 1
+    assert redis.Redis.from_url(REDIS_URL).exists(f"{redis_prefix}:1:cb:probe:9001")

@@ -1,0 +1,227 @@
+"""`serve --workers 2`: two server processes share one key's rate limit and one deployment's cooldown.
+
+The servers are real `manage.py serve --workers 2 --no-worker` processes on the test database,
+sharing Redis (REDIS_URL, else DB 3 on 127.0.0.1) under a key prefix of their own, and calling
+the fake upstream. Which worker serves a request is the kernel's choice, so each test first finds
+one keep-alive connection per worker (by looking up the server side of the socket in /proc) and
+then sends its requests through those. Skipped when Redis is not reachable.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.factories import create_key, create_model, create_provider
+from tests.routing.conftest import fresh_minute
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
+ROOT = Path(__file__).resolve().parents[2]
+HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def redis_prefix():
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"mw-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def database_url() -> str:
+    """The test database, as the server processes must be told it."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Workers:
+    """`manage.py serve --workers 2` on a free port; stopped with SIGTERM like in production."""
+
+    def __init__(self, prefix: str, log: Path) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": REDIS_URL,
+            "CACHE_KEY_PREFIX": prefix,
+            "LOG_LEVEL": "WARNING",
+        }
+        self.log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(self.port), "--workers", "2", "--no-worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def worker_pids(self) -> set[int]:
+        children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return {int(pid) for pid in children.split()}
+
+    def connections_per_worker(self, key: str, deadline_s: float = 25) -> list[http.client.HTTPConnection]:
+        """One keep-alive connection to each worker process, in no particular order."""
+        by_worker: dict[int, http.client.HTTPConnection] = {}
+        spare = []
+        deadline = time.monotonic() + deadline_s
+        while len(by_worker) < 2:
+            assert time.monotonic() < deadline, f"two workers never answered; see {self.log.name}"
+            assert self.proc.poll() is None, f"serve exited; see {self.log.name}"
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                get(conn, "/v1/models", key)  # answered, so a worker has accepted this connection
+            except (ConnectionError, OSError):
+                time.sleep(0.2)
+                continue
+            pid = self.owner_of(conn)
+            if pid is None or pid in by_worker:
+                spare.append(conn)
+            else:
+                by_worker[pid] = conn
+        for conn in spare:
+            conn.close()
+        return list(by_worker.values())
+
+    def owner_of(self, conn: http.client.HTTPConnection) -> int | None:
+        """The worker process holding the server end of `conn` (Linux /proc)."""
+        client_port = conn.sock.getsockname()[1]
+        inode = None
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if local_port == self.port and remote_port == client_port:
+                inode = fields[9]
+        if inode is None:
+            return None
+        for pid in self.worker_pids():
+            fd_dir = Path(f"/proc/{pid}/fd")
+            try:
+                links = [os.readlink(fd) for fd in fd_dir.iterdir()]
+            except (FileNotFoundError, PermissionError):
+                continue
+            if f"socket:[{inode}]" in links:
+                return pid
+        return None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def workers(redis_prefix, transactional_db, tmp_path):
+    """Start the servers lazily: the test creates its config rows first, so both load them at once."""
+    started: list[Workers] = []
+
+    def start() -> Workers:
+        started.append(Workers(redis_prefix, tmp_path / "serve.log"))
+        return started[-1]
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+def get(conn: http.client.HTTPConnection, path: str, key: str) -> tuple[int, dict[str, str], bytes]:
+    conn.request("GET", path, headers={"authorization": f"Bearer {key}"})
+    response = conn.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def ask(conn: http.client.HTTPConnection, key: str, model: str) -> tuple[int, dict[str, str], bytes]:
+    body = json.dumps({"model": model, "messages": HI})
+    conn.request(
+        "POST",
+        "/v1/chat/completions",
+        body=body,
+        headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
+    )
+    response = conn.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def test_two_workers_enforce_one_keys_rpm_limit_together(upstream, workers):
+    limit = 6
+    provider = create_provider(name="up", kind="openai", base_url=upstream.base_url)
+    create_model("m", [(provider, "ok")])
+    key = create_key(rpm_limit=limit)
+    first, second = workers().connections_per_worker(key)
+
+    fresh_minute(margin=6)
+    statuses = {first: [], second: []}
+    for i in range(2 * limit):
+        conn = first if i % 2 == 0 else second
+        status, headers, _ = ask(conn, key, "m")
+        statuses[conn].append(status)
+        if status == 429:
+            assert int(headers["retry-after"]) >= 1
+
+    # Alone, each worker would have admitted `limit` requests: together they admit `limit` in all.
+    assert statuses[first] == [200] * (limit // 2) + [429] * (limit // 2)
+    assert statuses[second] == [200] * (limit // 2) + [429] * (limit // 2)
+    assert upstream.hits["ok"] == limit
+
+
+def test_a_cooldown_opened_through_one_worker_is_honoured_by_the_other(upstream, workers):
+    provider = create_provider(name="up", kind="openai", base_url=upstream.base_url)
+    # cost-based tries the cheap, failing deployment first for as long as it is not cooling down.
+    create_model(
+        "m",
+        [
+            (provider, "err=500", {"input_cost_per_mtok": 0.1, "output_cost_per_mtok": 0.1}),
+            (provider, "ok", {"input_cost_per_mtok": 5, "output_cost_per_mtok": 5}),
+        ],
+        strategy="cost-based",
+        allowed_fails=2,
+        cooldown_s=60,
+        num_retries=0,
+    )
+    key = create_key()
+    first, second = workers().connections_per_worker(key)
+
+    fresh_minute(margin=6)
+    for _ in range(2):
+        status, _, _ = ask(first, key, "m")
+        assert status == 200  # answered by the fallback deployment
+    assert upstream.hits["err=500"] == 2  # allowed_fails reached: the breaker is open
+
+    for conn in (second, first, second, first, second):
+        status, headers, _ = ask(conn, key, "m")
+        assert status == 200
+        assert headers["x-router-deployment"] == "up/ok"
+    assert upstream.hits["err=500"] == 2
+    assert upstream.hits["ok"] == 7
