@@ -24,7 +24,7 @@ class HistoryFilter(forms.Form):
     error_type = forms.CharField(required=False, max_length=60, label="Error type")
     window = forms.ChoiceField(required=False, choices=WINDOW_CHOICES)
     slower_than = forms.FloatField(required=False, min_value=0, label="Slower than (ms)")
-    before = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    before = forms.DateTimeField(required=False, widget=forms.HiddenInput)  # the keyset of the next page
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

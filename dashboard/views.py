@@ -119,7 +119,9 @@ def history(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         f = form.cleaned_data
         if f["q"]:
-            rows = rows.filter(request_id__startswith=f["q"].strip())
+            # A range rather than LIKE: the unique index on request_id serves it.
+            prefix = f["q"].strip()
+            rows = rows.filter(request_id__gte=prefix, request_id__lt=prefix + "\U0010ffff")
         if f["model"]:
             rows = rows.filter(model=f["model"])
         if f["status"]:
@@ -129,16 +131,18 @@ def history(request: HttpRequest) -> HttpResponse:
         if f["key"]:
             rows = rows.filter(api_key_id=f["key"])
         if f["error_type"]:
-            rows = rows.filter(error_type=f["error_type"].strip())
+            # Only failures carry an error type; saying so lets the (status, created_at) index serve it.
+            rows = rows.filter(status=QueryRecord.Status.ERROR, error_type=f["error_type"].strip())
         if f["window"]:
             rows = rows.filter(created_at__gte=timezone.now() - stats.WINDOWS[f["window"]])
         if f["slower_than"]:
             rows = rows.filter(latency_ms__gt=f["slower_than"])
         if f["before"]:
-            rows = rows.filter(id__lt=f["before"])
-    # Newest first by primary key: a keyset page ("older than id N") stays fast at millions of rows.
-    page = list(rows.order_by("-id")[: HISTORY_PAGE + 1])
-    older = page[HISTORY_PAGE - 1].id if len(page) > HISTORY_PAGE else None
+            rows = rows.filter(created_at__lt=f["before"])
+    # Newest first, paged by keyset ("created before T") rather than OFFSET: every filter above has an
+    # index ending in created_at, so any page is an index range scan, even at millions of rows.
+    page = list(rows.order_by("-created_at", "-id")[: HISTORY_PAGE + 1])
+    older = page[HISTORY_PAGE - 1].created_at.isoformat() if len(page) > HISTORY_PAGE else None
     params = request.GET.copy()
     params.pop("before", None)
     return render(
@@ -147,7 +151,7 @@ def history(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "records": page[:HISTORY_PAGE],
-            "older_query": f"{params.urlencode()}&before={older}".lstrip("&") if older else "",
+            "older_query": _with(params, before=older) if older else "",
             "newest_query": params.urlencode(),
             "paged": bool(request.GET.get("before")),
         },
@@ -170,6 +174,12 @@ def history_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         "dashboard/history_detail.html",
         {"record": record, "attempts": attempts, "waterfall": waterfall(record, attempts)},
     )
+
+
+def _with(params, **changes) -> str:
+    params = params.copy()
+    params.update(changes)
+    return params.urlencode()
 
 
 def waterfall(record: QueryRecord, attempts: list[Attempt]) -> dict:

@@ -253,7 +253,8 @@ _NORMALISE = [
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<id>"),
     # Request ids, keys and hashes: long tokens mixing letters and digits.
     (re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{10,}\b"), "<id>"),
-    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
+    # Standalone numbers, units kept ("3.5s" → "<n>s"); digits inside names (qwen2.5-7b, gpt-4o) stay.
+    (re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?=(?:ms|s|m|h|k|kb|mb|%)?\b)"), "<n>"),
     (re.compile(r"\s+"), " "),
 ]
 

@@ -78,6 +78,8 @@ class Stat:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    # Failed upstream attempts (retries and fallbacks included): deployment and provider rows only.
+    upstream_failures: int | None = None
 
     @property
     def rps(self) -> float:
@@ -101,6 +103,7 @@ class Stat:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 6),
+            "upstream_failures": self.upstream_failures,
         }
 
 
@@ -209,6 +212,17 @@ class WindowStats:
             }
             slowest = _slowest_rows([request_id for _, request_id in self._overall.slowest])
         total.label = "all"
+        if self.by in ("deployment", "provider"):
+            # A request no deployment could answer has none to count its error against: the
+            # deployments' own failures are their failed attempts.
+            regroup = _regroup(self.by)
+            failures: Counter = Counter()
+            for deployment_id, n in upstream_failures(self.window, now=self.until).items():
+                failures[regroup(str(deployment_id))] += n
+            for key in failures:
+                grouped.setdefault(key, Stat(key=key, label="", window_s=self.window_s))
+            for key, stat in grouped.items():
+                stat.upstream_failures = failures.get(key, 0) if key else None
         rows = []
         for key, stat in grouped.items():
             stat.label = self._label(key)

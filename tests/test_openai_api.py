@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import openai
 import pytest
@@ -105,3 +107,21 @@ def test_overhead_header_is_reported(setup, live_url):
     assert response.status_code == 200
     assert float(response.headers["x-router-overhead-ms"]) >= 0
     assert response.headers["x-request-id"]
+
+
+def test_client_that_gives_up_waiting_still_leaves_a_record(upstream, live_url):
+    provider = create_provider(name="slow", kind="openai", base_url=upstream.base_url)
+    create_model("slow", [(provider, "ok;delay=1500")])
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{live_url}/v1/chat/completions",
+            headers={"authorization": f"Bearer {create_key()}"},
+            json={"model": "slow", "messages": [{"role": "user", "content": "x"}]},
+            timeout=0.4,
+        )
+    deadline = time.monotonic() + 5
+    while not QueryRecord.objects.exists() and time.monotonic() < deadline:
+        flush_history()
+        time.sleep(0.1)
+    record = QueryRecord.objects.get()
+    assert (record.model, record.status, record.http_status) == ("slow", "cancelled", 499)

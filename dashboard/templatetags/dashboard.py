@@ -38,6 +38,8 @@ def ms(value: float | None) -> str:
 def usd(value: float | None) -> str:
     if not isinstance(value, int | float) or not value:
         return "$0"
+    if value < 0.0001:
+        return "<$0.0001"
     return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
 
 
@@ -164,67 +166,65 @@ def nice_top(value: float) -> float:
     return 10 * magnitude
 
 
+# The big charts: lines and bars in an SVG stretched to its box (preserveAspectRatio="none",
+# strokes that do not scale), axis labels in HTML around it, so text stays legible at any width.
+PLOT_W, PLOT_H = 1000, 300
+
+
 @register.inclusion_tag("dashboard/partials/line_chart.html")
-def line_chart(series, metric: str = "p95", width: int = 720, height: int = 240):
+def line_chart(series, metric: str = "p95"):
     """Latency over time, one line per group of a stats.Series."""
-    left, bottom = 52, 22
-    plot_w, plot_h = width - left - 8, height - bottom - 8
     lines = {label: [p.latency.get(metric) for p in points] for label, points in series.lines.items()}
     top = nice_top(max((v for vs in lines.values() for v in vs if v is not None), default=0))
     paths = [
-        {"label": label, "color": PALETTE[i % len(PALETTE)], "segments": _points(values, plot_w, plot_h, top)}
+        {"label": label, "color": PALETTE[i % len(PALETTE)], "segments": _points(values, PLOT_W, PLOT_H, top)}
         for i, (label, values) in enumerate(lines.items())
     ]
-    yticks = [{"y": plot_h - plot_h * f, "label": ms(top * f)} for f in (0, 0.25, 0.5, 0.75, 1)]
     times: list[datetime] = series.times
     fmt = "%H:%M:%S" if series.step_s < 60 else "%H:%M" if series.step_s < 3600 else "%d %b %H:%M"
     xticks = []
     if times:
         for f in (0, 0.5, 1):
             i = round(f * (len(times) - 1))
-            xticks.append({"x": plot_w * i / max(1, len(times) - 1), "label": times[i].strftime(fmt)})
+            xticks.append({"pct": 100 * i / max(1, len(times) - 1), "label": times[i].strftime(fmt)})
     return {
-        "width": width,
-        "height": height,
-        "left": left,
-        "plot_w": plot_w,
-        "plot_h": plot_h,
+        "w": PLOT_W,
+        "h": PLOT_H,
         "paths": paths,
-        "yticks": yticks,
+        "grid": [PLOT_H * f for f in (0.25, 0.5, 0.75)],
+        "yticks": [{"pct": f * 100, "label": ms(top * f)} for f in (0, 0.5, 1)],
         "xticks": xticks,
         "metric": metric,
     }
 
 
 @register.inclusion_tag("dashboard/partials/histogram_chart.html")
-def histogram_chart(histogram, width: int = 720, height: int = 200):
+def histogram_chart(histogram):
     """Successful requests by latency (a list of stats.Bar)."""
-    left, bottom = 44, 22
-    plot_w, plot_h = width - left - 8, height - bottom - 8
     top = nice_top(max((b.count for b in histogram), default=0))
-    w = plot_w / max(1, len(histogram))
+    w = PLOT_W / max(1, len(histogram))
     rects = [
         {
-            "x": i * w,
-            "y": plot_h - plot_h * b.count / top,
-            "w": max(1.0, w - 2),
-            "h": plot_h * b.count / top,
+            "x": f"{i * w + 1:.1f}",
+            "y": f"{PLOT_H - PLOT_H * b.count / top:.1f}",
+            "w": f"{max(1.0, w - 2):.1f}",
+            "h": f"{PLOT_H * b.count / top:.1f}",
             "title": f"{ms(b.low_ms)} – {ms(b.high_ms)}: {b.count}",
         }
         for i, b in enumerate(histogram)
     ]
-    step = max(1, len(histogram) // 6)
-    xticks = [{"x": i * w, "label": ms(b.low_ms)} for i, b in enumerate(histogram) if i % step == 0]
-    yticks = [{"y": plot_h - plot_h * f, "label": count(int(top * f))} for f in (0, 0.5, 1)]
+    step = max(1, math.ceil(len(histogram) / 4))
     return {
-        "width": width,
-        "height": height,
-        "left": left,
-        "plot_w": plot_w,
-        "plot_h": plot_h,
+        "w": PLOT_W,
+        "h": PLOT_H,
         "rects": rects,
-        "xticks": xticks,
-        "yticks": yticks,
+        "grid": [PLOT_H * f for f in (0.25, 0.5, 0.75)],
+        "xticks": [
+            {"pct": 100 * i / len(histogram), "label": ms(b.low_ms)}
+            for i, b in enumerate(histogram)
+            if i % step == 0
+        ],
+        "yticks": [{"pct": f * 100, "label": count(int(top * f))} for f in (0, 0.5, 1)],
     }
 
 

@@ -6,156 +6,261 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('key_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('prefix', models.CharField(editable=False, help_text='First characters, to recognise a key.', max_length=16)),
-                ('allowed_models', models.JSONField(blank=True, default=list)),
-                ('rpm_limit', models.PositiveIntegerField(blank=True, null=True)),
-                ('budget_usd', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('spent_usd', models.DecimalField(decimal_places=6, default=0, max_digits=14)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("key_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "prefix",
+                    models.CharField(
+                        editable=False, help_text="First characters, to recognise a key.", max_length=16
+                    ),
+                ),
+                ("allowed_models", models.JSONField(blank=True, default=list)),
+                ("rpm_limit", models.PositiveIntegerField(blank=True, null=True)),
+                ("budget_usd", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("spent_usd", models.DecimalField(decimal_places=6, default=0, max_digits=14)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ModelGroup',
+            name="ModelGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('strategy', models.CharField(default='simple-shuffle', max_length=50)),
-                ('fallbacks', models.JSONField(blank=True, default=list)),
-                ('context_window_fallbacks', models.JSONField(blank=True, default=list)),
-                ('content_policy_fallbacks', models.JSONField(blank=True, default=list)),
-                ('num_retries', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('timeout_s', models.FloatField(blank=True, null=True)),
-                ('first_token_timeout_s', models.FloatField(blank=True, null=True)),
-                ('chunk_timeout_s', models.FloatField(blank=True, null=True)),
-                ('allowed_fails', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('cooldown_s', models.FloatField(blank=True, null=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("strategy", models.CharField(default="simple-shuffle", max_length=50)),
+                ("fallbacks", models.JSONField(blank=True, default=list)),
+                ("context_window_fallbacks", models.JSONField(blank=True, default=list)),
+                ("content_policy_fallbacks", models.JSONField(blank=True, default=list)),
+                ("num_retries", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("timeout_s", models.FloatField(blank=True, null=True)),
+                ("first_token_timeout_s", models.FloatField(blank=True, null=True)),
+                ("chunk_timeout_s", models.FloatField(blank=True, null=True)),
+                ("allowed_fails", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("cooldown_s", models.FloatField(blank=True, null=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('openai', 'OpenAI-compatible'), ('anthropic', 'Anthropic'), ('ollama', 'Ollama'), ('simulated', 'Simulated (built in)')], max_length=20)),
-                ('base_url', models.URLField(blank=True, max_length=500)),
-                ('api_key_ref', models.CharField(blank=True, help_text='env:VARIABLE_NAME', max_length=200)),
-                ('api_key_encrypted', models.TextField(blank=True, editable=False)),
-                ('timeout_s', models.FloatField(default=60.0)),
-                ('extra_headers', models.JSONField(blank=True, default=dict)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('enabled', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("openai", "OpenAI-compatible"),
+                            ("anthropic", "Anthropic"),
+                            ("ollama", "Ollama"),
+                            ("simulated", "Simulated (built in)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("base_url", models.URLField(blank=True, max_length=500)),
+                ("api_key_ref", models.CharField(blank=True, help_text="env:VARIABLE_NAME", max_length=200)),
+                ("api_key_encrypted", models.TextField(blank=True, editable=False)),
+                ("timeout_s", models.FloatField(default=60.0)),
+                ("extra_headers", models.JSONField(blank=True, default=dict)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("enabled", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('upstream_model', models.CharField(max_length=200)),
-                ('weight', models.FloatField(default=1.0)),
-                ('rpm', models.PositiveIntegerField(blank=True, null=True)),
-                ('tpm', models.PositiveIntegerField(blank=True, null=True)),
-                ('input_cost_per_mtok', models.FloatField(blank=True, null=True)),
-                ('output_cost_per_mtok', models.FloatField(blank=True, null=True)),
-                ('context_window', models.PositiveIntegerField(blank=True, null=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('health_status', models.CharField(default='unknown', max_length=20)),
-                ('health_error', models.TextField(blank=True)),
-                ('health_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('health_latency_ms', models.FloatField(blank=True, null=True)),
-                ('model_group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='routerapp.modelgroup')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='routerapp.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("upstream_model", models.CharField(max_length=200)),
+                ("weight", models.FloatField(default=1.0)),
+                ("rpm", models.PositiveIntegerField(blank=True, null=True)),
+                ("tpm", models.PositiveIntegerField(blank=True, null=True)),
+                ("input_cost_per_mtok", models.FloatField(blank=True, null=True)),
+                ("output_cost_per_mtok", models.FloatField(blank=True, null=True)),
+                ("context_window", models.PositiveIntegerField(blank=True, null=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("health_status", models.CharField(default="unknown", max_length=20)),
+                ("health_error", models.TextField(blank=True)),
+                ("health_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("health_latency_ms", models.FloatField(blank=True, null=True)),
+                (
+                    "model_group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deployments",
+                        to="routerapp.modelgroup",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deployments",
+                        to="routerapp.provider",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='QueryRecord',
+            name="QueryRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_id', models.CharField(max_length=40, unique=True)),
-                ('model', models.CharField(help_text='The model name the client asked for.', max_length=200)),
-                ('status', models.CharField(choices=[('ok', 'Ok'), ('error', 'Error'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('http_status', models.PositiveSmallIntegerField(default=200)),
-                ('error_type', models.CharField(blank=True, max_length=60)),
-                ('error_message', models.TextField(blank=True)),
-                ('stream', models.BooleanField(default=False)),
-                ('latency_ms', models.FloatField(default=0)),
-                ('ttft_ms', models.FloatField(blank=True, null=True)),
-                ('overhead_ms', models.FloatField(blank=True, null=True)),
-                ('prompt_tokens', models.PositiveIntegerField(default=0)),
-                ('completion_tokens', models.PositiveIntegerField(default=0)),
-                ('cost_usd', models.FloatField(default=0)),
-                ('attempts_count', models.PositiveSmallIntegerField(default=0)),
-                ('skipped', models.JSONField(blank=True, default=list)),
-                ('fallback_used', models.BooleanField(default=False)),
-                ('request_body', models.TextField(blank=True)),
-                ('response_body', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='queries', to='routerapp.apikey')),
-                ('deployment', models.ForeignKey(blank=True, help_text='Who answered.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='queries', to='routerapp.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("request_id", models.CharField(max_length=40, unique=True)),
+                ("model", models.CharField(help_text="The model name the client asked for.", max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("ok", "Ok"), ("error", "Error"), ("cancelled", "Cancelled")], max_length=10
+                    ),
+                ),
+                ("http_status", models.PositiveSmallIntegerField(default=200)),
+                ("error_type", models.CharField(blank=True, max_length=60)),
+                ("error_message", models.TextField(blank=True)),
+                ("stream", models.BooleanField(default=False)),
+                ("latency_ms", models.FloatField(default=0)),
+                ("ttft_ms", models.FloatField(blank=True, null=True)),
+                ("overhead_ms", models.FloatField(blank=True, null=True)),
+                ("prompt_tokens", models.PositiveIntegerField(default=0)),
+                ("completion_tokens", models.PositiveIntegerField(default=0)),
+                ("cost_usd", models.FloatField(default=0)),
+                ("attempts_count", models.PositiveSmallIntegerField(default=0)),
+                ("skipped", models.JSONField(blank=True, default=list)),
+                ("fallback_used", models.BooleanField(default=False)),
+                ("request_body", models.TextField(blank=True)),
+                ("response_body", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="queries",
+                        to="routerapp.apikey",
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Who answered.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="queries",
+                        to="routerapp.deployment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Attempt',
+            name="Attempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('retry', models.PositiveSmallIntegerField(default=0, help_text='0 for the first try on this deployment.')),
-                ('status', models.CharField(max_length=10)),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error_type', models.CharField(blank=True, max_length=60)),
-                ('error_message', models.TextField(blank=True)),
-                ('start_ms', models.FloatField(default=0)),
-                ('latency_ms', models.FloatField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attempts', to='routerapp.deployment')),
-                ('query', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='routerapp.queryrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "retry",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="0 for the first try on this deployment."
+                    ),
+                ),
+                ("status", models.CharField(max_length=10)),
+                ("http_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error_type", models.CharField(blank=True, max_length=60)),
+                ("error_message", models.TextField(blank=True)),
+                ("start_ms", models.FloatField(default=0)),
+                ("latency_ms", models.FloatField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="attempts",
+                        to="routerapp.deployment",
+                    ),
+                ),
+                (
+                    "query",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="routerapp.queryrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['query_id', 'start_ms'],
+                "ordering": ["query_id", "start_ms"],
             },
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.UniqueConstraint(fields=('model_group', 'provider', 'upstream_model'), name='unique_deployment'),
+            model_name="deployment",
+            constraint=models.UniqueConstraint(
+                fields=("model_group", "provider", "upstream_model"), name="unique_deployment"
+            ),
         ),
         migrations.AddIndex(
-            model_name='queryrecord',
-            index=models.Index(fields=['created_at'], name='query_created'),
+            model_name="queryrecord",
+            index=models.Index(fields=["created_at"], name="query_created"),
         ),
         migrations.AddIndex(
-            model_name='queryrecord',
-            index=models.Index(fields=['api_key', 'created_at'], name='query_key_created'),
+            model_name="queryrecord",
+            index=models.Index(fields=["api_key", "created_at"], name="query_key_created"),
         ),
         migrations.AddIndex(
-            model_name='queryrecord',
-            index=models.Index(fields=['deployment', 'created_at'], name='query_deployment_created'),
+            model_name="queryrecord",
+            index=models.Index(fields=["deployment", "created_at"], name="query_deployment_created"),
         ),
         migrations.AddIndex(
-            model_name='queryrecord',
-            index=models.Index(fields=['model', 'created_at'], name='query_model_created'),
+            model_name="queryrecord",
+            index=models.Index(fields=["model", "created_at"], name="query_model_created"),
         ),
         migrations.AddIndex(
-            model_name='queryrecord',
-            index=models.Index(fields=['status', 'created_at'], name='query_status_created'),
+            model_name="queryrecord",
+            index=models.Index(fields=["status", "created_at"], name="query_status_created"),
         ),
         migrations.AddIndex(
-            model_name='attempt',
-            index=models.Index(fields=['deployment', 'created_at'], name='attempt_deployment_created'),
+            model_name="attempt",
+            index=models.Index(fields=["deployment", "created_at"], name="attempt_deployment_created"),
         ),
     ]

@@ -5,69 +5,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('routerapp', '0001_initial'),
+        ("routerapp", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Span',
+            name="Span",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('parent', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('name', models.CharField(max_length=40)),
-                ('start_ms', models.FloatField(help_text='Offset from the start of the request.')),
-                ('duration_ms', models.FloatField()),
-                ('status', models.CharField(default='ok', max_length=10)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('query', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='spans', to='routerapp.queryrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("parent", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("name", models.CharField(max_length=40)),
+                ("start_ms", models.FloatField(help_text="Offset from the start of the request.")),
+                ("duration_ms", models.FloatField()),
+                ("status", models.CharField(default="ok", max_length=10)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                (
+                    "query",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="spans",
+                        to="routerapp.queryrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['query_id', 'position'],
+                "ordering": ["query_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='StatsRollup',
+            name="StatsRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dimension', models.CharField(choices=[('all', 'All'), ('model', 'Model'), ('deployment', 'Deployment'), ('key', 'Key')], max_length=12)),
-                ('value', models.CharField(blank=True, max_length=200)),
-                ('hour', models.DateTimeField()),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('errors', models.PositiveIntegerField(default=0)),
-                ('errors_by_type', models.JSONField(blank=True, default=dict)),
-                ('latency_bins', models.JSONField(blank=True, default=dict)),
-                ('ttft_bins', models.JSONField(blank=True, default=dict)),
-                ('prompt_tokens', models.BigIntegerField(default=0)),
-                ('completion_tokens', models.BigIntegerField(default=0)),
-                ('cost_usd', models.FloatField(default=0)),
-                ('slowest', models.JSONField(blank=True, default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[
+                            ("all", "All"),
+                            ("model", "Model"),
+                            ("deployment", "Deployment"),
+                            ("key", "Key"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("value", models.CharField(blank=True, max_length=200)),
+                ("hour", models.DateTimeField()),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("errors", models.PositiveIntegerField(default=0)),
+                ("errors_by_type", models.JSONField(blank=True, default=dict)),
+                ("latency_bins", models.JSONField(blank=True, default=dict)),
+                ("ttft_bins", models.JSONField(blank=True, default=dict)),
+                ("prompt_tokens", models.BigIntegerField(default=0)),
+                ("completion_tokens", models.BigIntegerField(default=0)),
+                ("cost_usd", models.FloatField(default=0)),
+                ("slowest", models.JSONField(blank=True, default=list)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('dimension', 'hour', 'value'), name='unique_rollup')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("dimension", "hour", "value"), name="unique_rollup")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ErrorGroup',
+            name="ErrorGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(max_length=40, unique=True)),
-                ('error_type', models.CharField(max_length=60)),
-                ('message', models.CharField(help_text='Normalised: numbers, ids and URLs replaced.', max_length=300)),
-                ('sample_message', models.TextField(blank=True)),
-                ('sample_request_id', models.CharField(blank=True, max_length=40)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('hourly', models.JSONField(blank=True, default=dict)),
-                ('recent', models.JSONField(blank=True, default=list)),
-                ('deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='routerapp.deployment')),
-                ('provider', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='routerapp.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("fingerprint", models.CharField(max_length=40, unique=True)),
+                ("error_type", models.CharField(max_length=60)),
+                (
+                    "message",
+                    models.CharField(help_text="Normalised: numbers, ids and URLs replaced.", max_length=300),
+                ),
+                ("sample_message", models.TextField(blank=True)),
+                ("sample_request_id", models.CharField(blank=True, max_length=40)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                ("hourly", models.JSONField(blank=True, default=dict)),
+                ("recent", models.JSONField(blank=True, default=list)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="routerapp.deployment",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="routerapp.provider",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['last_seen'], name='errorgroup_last_seen')],
+                "indexes": [models.Index(fields=["last_seen"], name="errorgroup_last_seen")],
             },
         ),
     ]

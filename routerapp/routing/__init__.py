@@ -109,6 +109,12 @@ async def route(
         exc.overhead_ms = draft.overhead_ms = (time.perf_counter() - started - upstream_s) * 1000
         record_rejection(draft, exc, started)
         raise
+    except asyncio.CancelledError:
+        # The client went away while we waited on an upstream: still a request that reached us.
+        draft.status, draft.http_status, draft.error_type = "cancelled", 499, "ClientDisconnected"
+        draft.latency_ms = (time.perf_counter() - started) * 1000
+        writer.submit(draft)
+        raise
     return _finish_completion(request, result, call, attempter, draft, key, started)
 
 

@@ -38,7 +38,9 @@ def _probe_key(dep_id: int) -> str:
 PROBE_TTL_S = 30
 
 
-def check(deployments: tuple[DeploymentInfo, ...] | list[DeploymentInfo]) -> tuple[dict[int, float], int | None]:
+def check(
+    deployments: tuple[DeploymentInfo, ...] | list[DeploymentInfo],
+) -> tuple[dict[int, float], int | None]:
     """Which deployments to skip now (with seconds until their deadline), and which one to probe.
 
     One cache round trip on the common path. A deployment whose deadline has passed is let through
@@ -85,7 +87,9 @@ def record_success(deployment: DeploymentInfo) -> None:
             return
         window, _ = minute_window()
         # A recovered deployment starts with a clean count, or one more failure would re-open it.
-        cache.delete_many([_until_key(deployment.id), _probe_key(deployment.id), f"cb:fails:{deployment.id}:{window}"])
+        cache.delete_many(
+            [_until_key(deployment.id), _probe_key(deployment.id), f"cb:fails:{deployment.id}:{window}"]
+        )
 
 
 def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.RouterError) -> bool:
@@ -97,7 +101,9 @@ def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.R
     fails = incr(f"cb:fails:{deployment.id}:{window}")
     immediate = isinstance(error, errors.AuthenticationError)
     was_probe = cache.get(_probe_key(deployment.id)) is not None
-    if not (immediate or was_probe or fails >= group.allowed_fails or _mostly_failing(deployment, window, fails)):
+    if not (
+        immediate or was_probe or fails >= group.allowed_fails or _mostly_failing(deployment, window, fails)
+    ):
         return False
     cooldown = group.cooldown_s
     if error.retry_after and error.retry_after > cooldown:

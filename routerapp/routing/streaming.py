@@ -95,6 +95,7 @@ class StreamSession:
         self.overhead_ms = (time.perf_counter() - started - attempter.upstream_s) * 1000
         self.text: list[str] = []
         self.finished = False
+        self._reported = False
 
     @property
     def deployment_label(self) -> str:
@@ -186,7 +187,19 @@ class StreamSession:
             self.draft.cost_usd = cost
             status = None if error is not None else self.draft.status
             record_span(self.draft.trace, "stream", began, error=error, status=status, chunks=len(self.text))
+            self._reported = True
             self.on_finish(self, error)
+
+    def __del__(self) -> None:
+        # Safety net for a client that left after route() returned but before the first byte
+        # was sent: iteration never started, so no `finally` above ran. Every request that
+        # reached the router must still leave its record.
+        if not self._reported:
+            self._reported = True
+            self.draft.status = "cancelled"
+            self.draft.http_status = 499
+            self.draft.deployment_id = self.opened.call.deployment.id
+            self.on_finish(self, None)
 
     async def _next(self, opened: StreamOpen) -> ChatChunk | None:
         try:

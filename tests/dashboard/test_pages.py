@@ -117,6 +117,11 @@ def test_errors_drill_down_to_the_failing_requests(client, staff, history):
 def test_history_filters_and_pages_by_keyset(client, staff, history):
     failed = client.get("/dashboard/history/", {"status": "error"}).content.decode()
     assert failed.count('class="status status-error"') == 8
+    by_type = client.get("/dashboard/history/", {"error_type": "ProviderUnavailableError"}).content.decode()
+    assert by_type.count('class="status status-error"') == 8
+    target = history[7].request_id
+    found = client.get("/dashboard/history/", {"q": target[:10]}).content.decode()
+    assert f"/dashboard/history/{target}/" in found and found.count('class="status status-') == 1
     first = client.get("/dashboard/history/").content.decode()
     assert first.count('class="status status-') == 40 and "older →" not in first
     QueryRecord.objects.bulk_create(
@@ -124,8 +129,8 @@ def test_history_filters_and_pages_by_keyset(client, staff, history):
     )
     newest = client.get("/dashboard/history/").content.decode()
     assert "older →" in newest
-    oldest_shown = QueryRecord.objects.order_by("-id")[49].id
-    older = client.get("/dashboard/history/", {"before": oldest_shown}).content.decode()
+    oldest_shown = QueryRecord.objects.order_by("-created_at")[49].created_at
+    older = client.get("/dashboard/history/", {"before": oldest_shown.isoformat()}).content.decode()
     assert older.count('class="status status-') == 50 and "← newest" in older
 
 

@@ -70,6 +70,11 @@ def test_staff_sessions_get_grouped_statistics_with_series(client, traffic):
     assert body["slowest"][0]["latency_ms"] == 129
     lines = body["series"]["lines"]
     assert set(lines) == {"fast", "smart"} and sum(p["requests"] for p in lines["fast"]) == 21
+    by_deployment = client.get("/api/stats", {"window": "1h", "by": "deployment"}).json()["rows"]
+    assert {r["label"]: (r["requests"], r["upstream_failures"]) for r in by_deployment} == {
+        "sim/small (fast)": (30, 1),
+        "(none)": (1, None),  # the request no deployment answered
+    }
     errors = client.get("/api/errors", {"window": "1h"}).json()
     assert [g["error_type"] for g in errors["groups"]] == ["ProviderUnavailableError"]
     assert errors["groups"][0]["deployment"] == "sim/small" and errors["groups"][0]["message"] == "HTTP <n>"

@@ -175,6 +175,8 @@ def test_messages_are_normalised_so_occurrences_group_together():
     assert a == b == "upstream returned <n> for <id> at <url> after <n>s"
     assert normalise_message("id 0f8fad5b-d9cb-469f-a165-70867728950e   gone") == "id <id> gone"
     assert normalise_message("The model 'gpt-test' does not exist") == "The model 'gpt-test' does not exist"
+    assert normalise_message("sim/qwen2.5-7b: connection reset") == "sim/qwen2.5-7b: connection reset"
+    assert normalise_message("gpt-4o: no answer within 30s") == "gpt-4o: no answer within <n>s"
 
 
 def test_failures_are_grouped_per_deployment_like_an_issue_tracker(world):

@@ -159,18 +159,29 @@ def test_a_long_retry_after_keeps_the_deployment_cooled_past_cooldown_s(up, upst
 
 
 def test_after_the_cooldown_exactly_one_request_probes_the_deployment(up, upstream, live_url):
-    create_model("m", [(up, "err=500"), (up, "ok")], cooldown_s=0.5, allowed_fails=1, num_retries=0)
+    create_model(
+        "m", [(up, "err=500"), (up, "ok")], cooldown_s=0.3, allowed_fails=1, num_retries=0, timeout_s=1
+    )
     key = create_key()
     while not upstream.hits["err=500"]:
         assert ask(live_url, key, "m").status_code == 200
-    time.sleep(0.55)
-    threads = [threading.Thread(target=ask, args=(live_url, key, "m")) for _ in range(10)]
+    # Still down, and now slow about it: the probe stays in flight while the burst arrives.
+    probed = deployment("err=500")
+    probed.upstream_model = "hang"
+    probed.save()
+    time.sleep(0.35)
+    statuses = []
+    threads = [
+        threading.Thread(target=lambda: statuses.append(ask(live_url, key, "m").status_code))
+        for _ in range(10)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert upstream.hits["err=500"] == 2  # the failure that opened it, and one probe
-    assert breaker.cooldown_remaining(deployment("err=500").id) > 0  # the failed probe reopened it
+    assert statuses == [200] * 10  # the probing request too, from the other deployment after its timeout
+    assert upstream.hits["hang"] == 1
+    assert breaker.cooldown_remaining(probed.id) > 0  # the failed probe reopened it
 
 
 def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, live_url):

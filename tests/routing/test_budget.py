@@ -6,8 +6,9 @@ import openai
 import pytest
 
 from routerapp.models import ApiKey
+from routerapp.pricing import price_per_mtok
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask, records, stream_events
+from tests.routing.conftest import HI, ask, records, routed, stream_events
 
 PRICES = {"input_cost_per_mtok": 3.0, "output_cost_per_mtok": 15.0}
 
@@ -22,6 +23,21 @@ def test_cost_comes_from_the_deployments_override_prices(up, upstream, client_fo
         reply.usage.prompt_tokens,
         reply.usage.completion_tokens,
     )
+
+
+def test_without_an_override_the_price_comes_from_genai_prices(up, upstream, live_url):
+    create_model("catalogue", [(up, "gpt-4o")])
+    create_model("override", [(up, "gpt-4o;n=2", {"input_cost_per_mtok": 0.0, "output_cost_per_mtok": 0.0})])
+    key = create_key()
+    ask(live_url, key, "catalogue")
+    ask(live_url, key, "override")
+    catalogue, override = records()
+    inp, out = price_per_mtok(routed("gpt-4o"))
+    assert inp > 0 and out > inp  # gpt-4o is in the catalogue
+    assert catalogue.cost_usd == pytest.approx(
+        (catalogue.prompt_tokens * inp + catalogue.completion_tokens * out) / 1e6
+    )
+    assert override.cost_usd == 0  # the override wins, even at zero
 
 
 def test_a_streamed_answer_is_priced_from_the_usage_the_upstream_reported(up, upstream, live_url):

@@ -69,7 +69,7 @@ def test_the_overhead_header_leaves_out_upstream_time_and_backoff(up, upstream, 
 
 
 def test_a_stream_carries_the_overhead_header_too(up, upstream, live_url):
-    create_model("m", [(up, "ok;delay=100")])
+    create_model("m", [(up, "ok;delay=300")])
     with httpx.stream(
         "POST",
         f"{live_url}/v1/chat/completions",
@@ -77,7 +77,7 @@ def test_a_stream_carries_the_overhead_header_too(up, upstream, live_url):
         json={"model": "m", "messages": HI, "stream": True},
     ) as response:
         response.read()
-    assert 0 <= float(response.headers["x-router-overhead-ms"]) < 100
+    assert 0 <= float(response.headers["x-router-overhead-ms"]) < 250  # the 300 ms upstream wait left out
 
 
 def test_error_responses_carry_the_overhead_header_and_record_it(up, upstream, live_url):
@@ -85,6 +85,6 @@ def test_error_responses_carry_the_overhead_header_and_record_it(up, upstream, l
     response = ask(live_url, create_key(), "m")
     assert response.status_code == 502
     overhead = float(response.headers["x-router-overhead-ms"])
-    assert 0 <= overhead < 100
+    assert 0 <= overhead < 250
     (record,) = records()
     assert abs(record.overhead_ms - overhead) < 0.01

@@ -9,7 +9,7 @@ import httpx
 
 from routerapp.models import QueryRecord
 from tests.conftest import flush_history
-from tests.factories import create_key, create_model
+from tests.factories import create_key, create_model, create_provider
 from tests.routing.conftest import HI, attempts, records, stream_events
 
 
@@ -165,6 +165,19 @@ def test_usage_is_asked_upstream_and_given_only_to_clients_who_asked(up, upstrea
     assert usage["choices"] == [] and usage["usage"]["prompt_tokens"] == 10
     # Both records carry the upstream's usage, not an estimate.
     assert [r.prompt_tokens for r in records()] == [10, 10]
+
+
+def test_usage_is_estimated_when_the_provider_cannot_report_it(upstream, live_url):
+    quiet = create_provider(name="quiet", base_url=upstream.base_url, options={"stream_usage": False})
+    create_model("m", [(quiet, "ok")])
+    _, events = stream_events(
+        live_url, create_key(), {"model": "m", "messages": HI, "stream_options": {"include_usage": True}}
+    )
+    assert "stream_options" not in upstream.last
+    usage = chunks_of(events)[-1]["usage"]
+    (record,) = records()
+    assert usage["completion_tokens"] == record.completion_tokens > 0  # ~4 characters a token
+    assert usage["prompt_tokens"] == record.prompt_tokens > 0
 
 
 def test_usage_of_a_continued_stream_adds_up_both_segments(up, upstream, live_url):

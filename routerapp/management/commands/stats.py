@@ -43,6 +43,12 @@ class Command(BaseCommand):
         ]
         rows = [self._row(s) for s in (*report.rows, report.total)]
         rows[-1][0] = "total"
+        if by in ("deployment", "provider"):
+            # Failed upstream attempts: a request nobody answered counts its error under "(none)".
+            header.append("upstream fails")
+            failures = [s.upstream_failures for s in report.rows]
+            for row, n in zip(rows, [*failures, sum(n or 0 for n in failures)], strict=True):
+                row.append("-" if n is None else n)
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
         def line(cells: list) -> str:

@@ -36,7 +36,8 @@ class LatencyBased(Strategy):
             return candidates
         averages = cache.get_many([_key(d.id) for d in candidates])
         measured = sorted(
-            (d for d in candidates if _key(d.id) in averages), key=lambda d: (averages[_key(d.id)], random.random())
+            (d for d in candidates if _key(d.id) in averages),
+            key=lambda d: (averages[_key(d.id)], random.random()),
         )
         unmeasured = [d for d in candidates if _key(d.id) not in averages]
         random.shuffle(unmeasured)
