@@ -34,7 +34,11 @@ from routerapp.models import ErrorGroup, QueryRecord  # noqa: E402
 
 URLS = [
     *(f"/api/stats?window={w}" for w in ("5m", "1h", "24h", "7d")),
-    *(f"/api/stats?window={w}&by={by}" for w in ("1h", "7d") for by in ("model", "deployment", "provider", "key")),
+    *(
+        f"/api/stats?window={w}&by={by}"
+        for w in ("1h", "7d")
+        for by in ("model", "deployment", "provider", "key")
+    ),
     "/api/stats?window=7d&by=deployment&series=true",
     "/api/errors?window=7d",
     *(f"/dashboard/?window={w}" for w in ("5m", "1h", "24h", "7d")),

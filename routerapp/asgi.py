@@ -14,6 +14,8 @@ import gc
 import os
 from importlib import import_module
 
+import genai_prices
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "routerapp.settings")
 
 from asgiref.sync import sync_to_async  # noqa: E402
@@ -58,6 +60,8 @@ def freeze_startup_objects() -> None:
     router's max latency. Frozen, they are skipped and a full pass only sees recent objects.
     """
     import_module(settings.ROOT_URLCONF)  # the URLconf imports the API and the router: freeze them too
+    import_module("anyio._backends._asyncio")  # httpx's I/O layer, imported on the first upstream call
+    genai_prices.data_snapshot.get_snapshot()  # the price catalogue (~20k objects), loaded by the first bill
     gc.collect()
     gc.freeze()
 

@@ -4,6 +4,9 @@ Requests never write to the database themselves: they hand a finished `RecordDra
 process's writer, whose thread bulk-inserts every ROUTER["HISTORY_FLUSH_S"] seconds or
 ROUTER["HISTORY_FLUSH_ROWS"] rows, whichever comes first. A graceful shutdown (SIGTERM, Ctrl-C)
 flushes what is queued; a hard kill loses at most one flush interval.
+
+Each batch also carries the requests' spans, the hourly statistics and the upstream error groups
+(routerapp.rollups) in the same transaction, and feeds the Prometheus counters (routerapp.metrics).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from routerapp import metrics, rollups
-from routerapp.tracing import Trace, current_trace
+from routerapp.tracing import Trace, current_trace, save_spans
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +198,7 @@ class HistoryWriter:
 
 
 def write_batch(batch: list[RecordDraft]) -> None:
-    from routerapp.models import ApiKey, Attempt, QueryRecord, Span
+    from routerapp.models import ApiKey, Attempt, QueryRecord
 
     with transaction.atomic():
         records = QueryRecord.objects.bulk_create(
@@ -245,23 +248,7 @@ def write_batch(batch: list[RecordDraft]) -> None:
                 for a in d.attempts
             ]
         )
-        Span.objects.bulk_create(
-            [
-                Span(
-                    query_id=record.pk,
-                    position=s.position,
-                    parent=s.parent,
-                    name=s.name[:40],
-                    start_ms=s.start_ms,
-                    duration_ms=s.duration_ms if s.duration_ms is not None else d.latency_ms - s.start_ms,
-                    status=s.status[:10],
-                    attributes=s.attributes,
-                )
-                for record, d in zip(records, batch, strict=True)
-                if d.trace is not None
-                for s in d.trace.spans
-            ]
-        )
+        save_spans([(record.pk, d) for record, d in zip(records, batch, strict=True) if d.trace is not None])
         rollups.save_rollups(rollups.rollup_batch(batch))
         rollups.save_error_groups(rollups.error_occurrences(batch))
         spend: dict[int, float] = defaultdict(float)

@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 workers=workers,
                 log_level=log_level,
                 # Named rather than "auto" so a missing uvicorn[standard] fails loudly instead of
-                # silently falling back to asyncio + h11, which cost ~30 % more CPU per request.
+                # silently falling back to asyncio + h11: ~10 % more CPU per request (bench/README.md).
                 loop="uvloop",
                 http="httptools",
                 # One access-log line per request is formatting and a write on the hot path;
