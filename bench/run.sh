@@ -49,9 +49,9 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "# Benchmark $STAMP"
   echo
-  echo "Command: \`make bench\` (= \`bench/run.sh$(printf ' %s' "$@")\`), which runs"
+  echo "Command: \`make bench\` (= \`bench/run.sh${*:+ $*}\`), which runs"
   echo "\`../shared/bench/compare.sh --target-label router --target-url http://127.0.0.1:$PORT/v1 --target-key KEY" \
-    "--target-cmd '.venv/bin/python manage.py serve --port $PORT --workers 1 --no-worker'$(printf ' %s' "$@")\`"
+    "--target-cmd '.venv/bin/python manage.py serve --port $PORT --workers 1 --no-worker'${*:+ $*}\`"
   echo
   echo "Machine: $(nproc) cores, $(uname -sr); load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
   echo "Router: 1 uvicorn worker pinned to CPU 0; mock upstream and load generator on CPU 1; upstream delay 0 ms."
