@@ -102,22 +102,13 @@ class AnthropicAdapter(Adapter):
         return errors.classify_http_error(status, f"{self.provider.name}: {message}", retry_after=retry_after)
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
-        try:
-            response = await self.client.post(
-                self.messages_url(),
-                content=self._payload(request, upstream_model, stream=False),
-                headers=self._headers(),
-                timeout=self.httpx_timeout(timeouts),
-            )
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self.provider.name) from exc
-        body = response.content
-        self.raise_for_status(response, body)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise malformed(self.provider.name, "invalid JSON") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        data = await self.post_json(
+            self.messages_url(),
+            self._payload(request, upstream_model, stream=False),
+            self._headers(),
+            timeouts,
+        )
+        if not isinstance(data.get("content"), list):
             raise malformed(self.provider.name, "no content")
         return from_anthropic(data, request, upstream_model)
 

@@ -169,6 +169,31 @@ class Adapter:
         read = timeouts.first_token if stream else timeouts.total
         return httpx.Timeout(timeouts.total, connect=timeouts.connect, read=read)
 
+    async def post_json(
+        self, url: str, payload: bytes, headers: dict[str, str], timeouts: Timeouts
+    ) -> dict[str, Any]:
+        """POST a JSON body and return the JSON object answered, or raise the matching RouterError.
+
+        Transport failures, HTTP error statuses (through `raise_for_status`, which adapters may
+        override for their provider's error bodies) and bodies that are not a JSON object are
+        all mapped here, once for every adapter.
+        """
+        try:
+            response = await self.client.post(
+                url, content=payload, headers=headers, timeout=self.httpx_timeout(timeouts)
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.provider.name) from exc
+        body = response.content
+        self.raise_for_status(response, body)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise malformed(self.provider.name, "invalid JSON") from exc
+        if not isinstance(data, dict):
+            raise malformed(self.provider.name, "response is not an object")
+        return data
+
     def raise_for_status(self, response: httpx.Response, body: bytes) -> None:
         if response.status_code < 400:
             return

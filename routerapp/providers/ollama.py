@@ -65,23 +65,9 @@ class OllamaAdapter(Adapter):
         return errors.classify_http_error(500, f"{self.provider.name}: {message}")
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
-        try:
-            response = await self.client.post(
-                self.chat_url(),
-                content=self._payload(request, upstream_model, stream=False),
-                headers=self._headers(),
-                timeout=self.httpx_timeout(timeouts),
-            )
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self.provider.name) from exc
-        body = response.content
-        self.raise_for_status(response, body)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise malformed(self.provider.name, "invalid JSON") from exc
-        if not isinstance(data, dict):
-            raise malformed(self.provider.name, "response is not an object")
+        data = await self.post_json(
+            self.chat_url(), self._payload(request, upstream_model, stream=False), self._headers(), timeouts
+        )
         if data.get("error"):
             raise self._error(str(data["error"]))
         if not isinstance(data.get("message"), dict):

@@ -52,22 +52,13 @@ class OpenAIAdapter(Adapter):
         return orjson.dumps(payload)
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
-        try:
-            response = await self.client.post(
-                self.url("/chat/completions"),
-                content=self._payload(request, upstream_model, stream=False),
-                headers=self._headers(),
-                timeout=self.httpx_timeout(timeouts),
-            )
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self.provider.name) from exc
-        body = response.content
-        self.raise_for_status(response, body)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise malformed(self.provider.name, "invalid JSON") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+        data = await self.post_json(
+            self.url("/chat/completions"),
+            self._payload(request, upstream_model, stream=False),
+            self._headers(),
+            timeouts,
+        )
+        if not isinstance(data.get("choices"), list) or not data["choices"]:
             raise malformed(self.provider.name, "no choices")
         raw_usage = data.get("usage") or {}
         if raw_usage.get("prompt_tokens") is not None:

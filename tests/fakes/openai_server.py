@@ -83,10 +83,19 @@ class FakeOpenAI:
 
     def stop(self) -> None:
         if self.loop and self._server:
-            self.loop.call_soon_threadsafe(self._server.close)
+            # Cancel the connections still open (hung or keep-alive) before the loop stops, so
+            # nothing is left pending.
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(5)
             self.loop.call_soon_threadsafe(self.loop.stop)
         if self._thread:
             self._thread.join(5)
+
+    async def _shutdown(self) -> None:
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # HTTP/1.1 with keep-alive, as httpx uses it.
 
