@@ -223,6 +223,7 @@ def save_spans(traced_records: list[tuple[int, Any]]) -> None:
     """
     from django.db import connection
 
+    from routerapp.history import db_json, insert_sql
     from routerapp.models import Span
 
     rows = []
@@ -238,20 +239,11 @@ def save_spans(traced_records: list[tuple[int, Any]]) -> None:
                     s.start_ms,
                     duration,
                     s.status[:10],
-                    s.attributes,
+                    db_json(s.attributes),
                 )
             )
     if not rows:
         return
-    meta = Span._meta
     names = ["query", "position", "parent", "name", "start_ms", "duration_ms", "status", "attributes"]
-    fields = [meta.get_field(n) for n in names]
-    attributes = fields[-1]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    )
     with connection.cursor() as cursor:
-        cursor.executemany(
-            sql, [(*row[:-1], attributes.get_db_prep_save(row[-1], connection)) for row in rows]
-        )
+        cursor.executemany(insert_sql(Span, names), rows)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import asdict
+from datetime import UTC, datetime
 
 import pytest
+from django.db import connection, models
 
-from routerapp.history import HistoryWriter
-from routerapp.models import QueryRecord, Span
+from routerapp.history import AttemptDraft, HistoryWriter, write_batch
+from routerapp.models import ApiKey, Attempt, Deployment, QueryRecord, Span
+from routerapp.tracing import Trace
 from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider, record_draft
 
@@ -76,6 +81,117 @@ def test_flush_writes_everything_queued_before_returning(history_writer):
     writer.flush()
     assert writer.pending() == 0
     assert QueryRecord.objects.count() == 30
+
+
+def as_stored(model, rows_of: str, value) -> list[dict]:
+    """The rows' columns as the database holds them (JSON parsed; ids and request_id left out)."""
+    fields = [f for f in model._meta.concrete_fields if f.name not in ("id", "query", "request_id")]
+    quote = connection.ops.quote_name
+    sql = "SELECT {} FROM {} WHERE {} = %s ORDER BY {}".format(
+        ", ".join(quote(f.column) for f in fields),
+        quote(model._meta.db_table),
+        quote(model._meta.get_field(rows_of).column),
+        quote(model._meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value])
+        rows = cursor.fetchall()
+    return [
+        {
+            f.name: json.loads(v) if isinstance(f, models.JSONField) and isinstance(v, str) else v
+            for f, v in zip(fields, row, strict=True)
+        }
+        for row in rows
+    ]
+
+
+def test_a_batch_is_stored_exactly_as_the_orm_stores_it(db):
+    provider = create_provider()
+    create_model("gpt-test", [(provider, "a"), (provider, "b")])
+    first, second = Deployment.objects.order_by("id")
+    key, _ = ApiKey.create_key("k")
+    trace = Trace(started=0.0)
+    trace.add("authenticate", 0.0001, 0.0004)
+    select = trace.add("select", 0.0005, 0.0006, attributes={"model": "gpt-test", "eligible": 2})
+    trace.add(  # still open when the request ended: lasts until its end
+        "attempt",
+        0.0007,
+        status="error",
+        parent=select.position,
+        attributes={"deployment": "up/a", "error": "Überlastet ✗", "codes": [503], "x": {"ok": None}},
+    )
+    draft = record_draft(
+        api_key_id=key.id,
+        deployment_id=second.id,
+        latency_ms=123.456,
+        ttft_ms=None,
+        overhead_ms=0.789,
+        prompt_tokens=12,
+        completion_tokens=34,
+        cost_usd=1.5e-05,
+        skipped=[{"deployment": first.id, "reason": "cooldown"}, {"deployment": 7, "reason": "rate_limited"}],
+        fallback_used=True,
+        request_body='{"messages": [{"content": "héllo — 你好 🚀"}]}',
+        response_body='Grüße ✓\n"quoted" \\ 100%',
+        attempts=[
+            AttemptDraft(
+                first.id, 0, "error", 0.7, 50.25, 503, "ProviderUnavailableError", "Überlastet: 503 ✗"
+            ),
+            AttemptDraft(second.id, 0, "ok", 60.0, 63.2),
+        ],
+        created_at=datetime(2026, 11, 25, 22, 29, 38, 123456, tzinfo=UTC),
+        trace=trace,
+    )
+    write_batch([draft])
+
+    # The same request saved through the ORM, as the writer did before it went around it.
+    same = ["api_key_id", "model", "deployment_id", "status", "http_status", "error_type", "error_message"]
+    same += ["stream", "latency_ms", "ttft_ms", "overhead_ms", "prompt_tokens", "completion_tokens"]
+    same += ["cost_usd", "skipped", "fallback_used", "request_body", "response_body", "created_at"]
+    reference = QueryRecord.objects.create(
+        request_id="reference", attempts_count=2, **{name: getattr(draft, name) for name in same}
+    )
+    for a in draft.attempts:
+        Attempt.objects.create(query=reference, created_at=draft.created_at, **asdict(a))
+    for s in trace.spans:
+        duration = s.duration_ms if s.duration_ms is not None else draft.latency_ms - s.start_ms
+        Span.objects.create(
+            query=reference,
+            position=s.position,
+            parent=s.parent,
+            name=s.name,
+            start_ms=s.start_ms,
+            duration_ms=duration,
+            status=s.status,
+            attributes=s.attributes,
+        )
+
+    record = QueryRecord.objects.get(request_id=draft.request_id)
+    assert as_stored(QueryRecord, "id", record.id) == as_stored(QueryRecord, "id", reference.id)
+    assert as_stored(Attempt, "query", record.id) == as_stored(Attempt, "query", reference.id)
+    assert as_stored(Span, "query", record.id) == as_stored(Span, "query", reference.id)
+    assert len(as_stored(Span, "query", record.id)) == 3
+    assert record.ttft_ms is None and record.request_body == draft.request_body
+    assert record.skipped == draft.skipped and record.created_at == draft.created_at
+
+
+def test_each_record_of_a_big_batch_gets_its_own_attempts_and_spans(db):
+    drafts = []
+    for i in range(120):  # more rows than one INSERT takes on SQLite
+        trace = Trace(started=0.0)
+        trace.add(f"span-{i}", 0.0, 0.001)
+        attempts = [
+            AttemptDraft(None, retry, "error", retry, 1.0, error_message=f"r{i}") for retry in range(i % 3)
+        ]
+        drafts.append(record_draft(request_id=f"req-{i}", attempts=attempts, trace=trace))
+    write_batch(drafts)
+
+    for record in QueryRecord.objects.prefetch_related("attempts", "spans"):
+        i = int(record.request_id.removeprefix("req-"))
+        assert record.attempts_count == len(record.attempts.all()) == i % 3
+        assert {a.error_message for a in record.attempts.all()} <= {f"r{i}"}
+        assert [s.name for s in record.spans.all()] == [f"span-{i}"]
+    assert QueryRecord.objects.count() == 120
 
 
 @pytest.fixture
