@@ -11,6 +11,7 @@ then shares the counters through files in it and /metrics reports the sum.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -69,11 +70,14 @@ def observe(batch: Iterable[RecordDraft]) -> None:
     ids = {d.deployment_id for d in batch if d.deployment_id is not None}
     ids.update(a.deployment_id for d in batch for a in d.attempts if a.deployment_id is not None)
     labels = deployment_labels(ids)
+    # Counters are summed per label set first and incremented once each: a flush shares the core
+    # with the requests being served, and most of a batch repeats the same few label sets.
+    counts: defaultdict[tuple, float] = defaultdict(float)
     for d in batch:
         deployment, model = labels[d.deployment_id] if d.deployment_id is not None else (NONE, NONE)
-        REQUESTS.labels(model, deployment, d.status).inc()
+        counts[(REQUESTS, model, deployment, d.status)] += 1
         if d.status == "error":
-            REQUEST_ERRORS.labels(model, deployment, d.error_type or "error").inc()
+            counts[(REQUEST_ERRORS, model, deployment, d.error_type or "error")] += 1
         elif d.status == "ok":
             LATENCY.labels(deployment).observe(d.latency_ms / 1000)
             if d.ttft_ms is not None:
@@ -81,12 +85,14 @@ def observe(batch: Iterable[RecordDraft]) -> None:
         if d.overhead_ms is not None:
             OVERHEAD.observe(d.overhead_ms / 1000)
         if d.prompt_tokens:
-            TOKENS.labels(deployment, "prompt").inc(d.prompt_tokens)
+            counts[(TOKENS, deployment, "prompt")] += d.prompt_tokens
         if d.completion_tokens:
-            TOKENS.labels(deployment, "completion").inc(d.completion_tokens)
+            counts[(TOKENS, deployment, "completion")] += d.completion_tokens
         if d.cost_usd:
-            COST.labels(deployment).inc(d.cost_usd)
+            counts[(COST, deployment)] += d.cost_usd
         for a in d.attempts:
             if a.status == "error":
                 where = labels[a.deployment_id][0] if a.deployment_id is not None else NONE
-                UPSTREAM_ERRORS.labels(where, a.error_type or "error").inc()
+                counts[(UPSTREAM_ERRORS, where, a.error_type or "error")] += 1
+    for (metric, *values), amount in counts.items():
+        metric.labels(*values).inc(amount)
