@@ -88,7 +88,12 @@ def record_success(deployment: DeploymentInfo) -> None:
         window, _ = minute_window()
         # A recovered deployment starts with a clean count, or one more failure would re-open it.
         cache.delete_many(
-            [_until_key(deployment.id), _probe_key(deployment.id), f"cb:fails:{deployment.id}:{window}"]
+            [
+                _until_key(deployment.id),
+                _probe_key(deployment.id),
+                _fails_key(deployment.id, window),
+                _fails_key(deployment.id, window - 1),
+            ]
         )
 
 
@@ -97,12 +102,18 @@ def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.R
     if len(group.deployments) <= 1:
         # Cooling the only deployment would turn every request into a guaranteed error.
         return False
-    window, _ = minute_window()
-    fails = incr(f"cb:fails:{deployment.id}:{window}")
+    window, left = minute_window()
+    fails = incr(_fails_key(deployment.id, window), ttl=180)
+    # Failures "within a minute" as a sliding window: this minute's count plus the share of last
+    # minute's that still lies within the past 60 s. Fixed windows alone would let a burst of
+    # failures that straddles a minute boundary (2 + 1) never reach allowed_fails.
+    previous = int(cache.get(_fails_key(deployment.id, window - 1)) or 0)
+    # Rounded: a failure a moment before the boundary weighs 0.99, and 2.98 failures are 3.
+    recent = round(fails + previous * (left / 60))
     immediate = isinstance(error, errors.AuthenticationError)
     was_probe = cache.get(_probe_key(deployment.id)) is not None
     if not (
-        immediate or was_probe or fails >= group.allowed_fails or _mostly_failing(deployment, window, fails)
+        immediate or was_probe or recent >= group.allowed_fails or _mostly_failing(deployment, window, fails)
     ):
         return False
     cooldown = group.cooldown_s
@@ -110,6 +121,10 @@ def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.R
         cooldown = error.retry_after
     open_until(deployment.id, time.time() + cooldown)
     return True
+
+
+def _fails_key(dep_id: int, window: int) -> str:
+    return f"cb:fails:{dep_id}:{window}"
 
 
 def _mostly_failing(deployment: DeploymentInfo, window: int, fails: int) -> bool:

@@ -199,3 +199,22 @@ def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, l
     for _ in range(30):
         ask(live_url, key, "m")
     assert upstream.hits["ok;n=recovered"] > 5
+
+
+def test_failures_straddling_a_minute_boundary_still_open_the_breaker(monkeypatch):
+    group = group_of(allowed_fails=3)
+    # Two failures in the last second of one minute...
+    monkeypatch.setattr(breaker, "minute_window", lambda: (1000, 0.5))
+    assert not fail(group, times=2)
+    # ...and one in the first second of the next: three within a minute.
+    monkeypatch.setattr(breaker, "minute_window", lambda: (1001, 59.5))
+    assert fail(group)
+    assert group.deployments[0].id in skipped(group)
+
+
+def test_failures_a_minute_apart_do_not_add_up(monkeypatch):
+    group = group_of(allowed_fails=3)
+    monkeypatch.setattr(breaker, "minute_window", lambda: (1000, 59.0))  # early in a minute
+    assert not fail(group, times=2)
+    monkeypatch.setattr(breaker, "minute_window", lambda: (1001, 1.0))  # late in the next one
+    assert not fail(group)
