@@ -34,8 +34,9 @@ def prune_history(days: int | None = None) -> str:
         ids = list(QueryRecord.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:5000])
         if not ids:
             break
-        deleted += QueryRecord.objects.filter(id__in=ids).delete()[0]
-    return f"deleted {deleted} rows older than {days} days"
+        # Attempts and spans go with their records (cascade); count the records.
+        deleted += QueryRecord.objects.filter(id__in=ids).delete()[1].get(QueryRecord._meta.label, 0)
+    return f"deleted {deleted} requests older than {days} days"
 
 
 # name -> (function path, schedule type, minutes); schedule types are django_q Schedule constants.
