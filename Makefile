@@ -33,4 +33,4 @@ bench: install
 	bench/run.sh
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* test-db-*.sqlite3* test-artifacts
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* test-artifacts
