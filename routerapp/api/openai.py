@@ -57,11 +57,13 @@ async def chat_completions(request: HttpRequest):
         )
         raise
     outcome = await route(chat, key=key, started=started)
-    headers = {"x-request-id": chat.request_id, "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}"}
+    headers = {
+        "x-request-id": chat.request_id,
+        "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
+        "x-router-deployment": outcome.deployment_label,
+    }
     if isinstance(outcome, Completion):
-        headers["x-router-deployment"] = outcome.deployment_label
         return json_response(outcome.body, headers=headers)
-    headers["x-router-deployment"] = outcome.deployment_label
     headers["cache-control"] = "no-cache"
     headers["x-accel-buffering"] = "no"
     return StreamingHttpResponse(sse(outcome), content_type="text/event-stream", headers=headers)
