@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from routerapp.models import ApiKey, hash_key
+from tests.fakes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,12 +60,6 @@ def test_demo_loads_config_and_prints_working_credentials():
     # Running it again replaces the key rather than failing.
     out2, _ = run("demo")
     assert raw not in out2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):

@@ -191,13 +191,6 @@ class TableCache:
             self._table = table
         return table
 
-    def get_sync(self) -> RoutingTable:
-        table = self._table
-        if table is None or config_version() != table.version:
-            table = self._table = load_table()
-            self._checked_at = time.monotonic()
-        return table
-
     def invalidate(self) -> None:
         self._table = None
 

@@ -4,13 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on right now (for servers started as subprocesses)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def redis_key_prefix(url: str, label: str) -> Iterator[str]:
+    """A fresh cache key prefix on a reachable Redis, its keys deleted afterwards; skip if unreachable."""
+    import pytest
+
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    prefix = f"{label}-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests.fakes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
@@ -24,12 +25,6 @@ models:
     deployments:
       - {provider: sim, model: sim-small, input_cost_per_mtok: 0.1, output_cost_per_mtok: 0.4}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def manage(env: dict, *args: str) -> str:

@@ -11,11 +11,11 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.fakes import redis_key_prefix
 from tests.routing.conftest import fresh_minute
 
 REDIS_URL = os.environ.get("ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -24,17 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def redis_prefix():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    prefix = f"test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
+    with redis_key_prefix(REDIS_URL, "test") as prefix:
+        yield prefix
 
 
 def run(prefix: str, mode: str, processes: int, count: int = 0) -> list[object]:

@@ -13,17 +13,16 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tests.factories import create_key, create_model, create_provider
+from tests.fakes import free_port, redis_key_prefix
 from tests.routing.conftest import fresh_minute
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
@@ -33,17 +32,8 @@ HI = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture
 def redis_prefix():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    prefix = f"mw-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
+    with redis_key_prefix(REDIS_URL, "mw") as prefix:
+        yield prefix
 
 
 def database_url() -> str:
@@ -53,12 +43,6 @@ def database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Workers:
