@@ -71,7 +71,7 @@ async def application(scope, receive, send):
         return await api_application(scope, receive, send)
     if scope["type"] != "lifespan":
         return await django_application(scope, receive, send)
-    from routerapp.history import writer
+    from routerapp.observability.writer import writer
     from routerapp.providers import close_clients
 
     while True:

@@ -73,7 +73,7 @@ class RateLimitError(RouterError):
     retryable = True
 
 
-class TimeoutError(RouterError):  # noqa: A001 - the name the issue and clients use
+class UpstreamTimeoutError(RouterError):
     status = 504
     type = "timeout_error"
     code = "timeout"
@@ -131,7 +131,7 @@ ERROR_TYPES: dict[str, type[RouterError]] = {
     for cls in (
         AuthenticationError,
         RateLimitError,
-        TimeoutError,
+        UpstreamTimeoutError,
         ProviderUnavailableError,
         InvalidRequestError,
         ContextWindowExceededError,
@@ -156,7 +156,7 @@ def classify_http_error(status: int, message: str, *, retry_after: float | None 
     if status == 429:
         return RateLimitError(message, retry_after=retry_after)
     if status == 408:
-        return TimeoutError(message)
+        return UpstreamTimeoutError(message)
     if status == 413 or _mentions_context_window(lowered):
         return ContextWindowExceededError(message)
     if _mentions_content_policy(lowered):
@@ -166,7 +166,7 @@ def classify_http_error(status: int, message: str, *, retry_after: float | None 
     if 400 <= status < 500:
         return InvalidRequestError(message, status=400)
     if status == 504:
-        return TimeoutError(message)
+        return UpstreamTimeoutError(message)
     if status == 529:  # Anthropic "overloaded"
         return ProviderUnavailableError(message, status=503, retry_after=retry_after)
     return ProviderUnavailableError(message, status=503 if status == 503 else 502, retry_after=retry_after)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.utils import timezone
 
-from routerapp.secrets import decrypt, encrypt, resolve_secret
+from routerapp.encryption import decrypt, encrypt, resolve_secret
 
 
 class Provider(models.Model):
@@ -320,7 +320,7 @@ class ErrorGroup(models.Model):
 class StatsRollup(models.Model):
     """Totals of one hour for one dimension value, so 24 h and 7 d statistics read a few hundred
     rows instead of a million. Latency and time to first token are kept as log-scale histograms
-    (see routerapp.rollups), which merge exactly across hours and give percentiles within ~6 %."""
+    (see routerapp.observability.rollups), which merge exactly across hours and give percentiles within ~6 %."""
 
     class Dimension(models.TextChoices):
         ALL = "all"

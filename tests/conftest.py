@@ -17,7 +17,7 @@ import uvicorn
 from django.conf import settings
 from django.core.cache import cache
 
-from routerapp.history import writer
+from routerapp.observability.writer import writer
 from routerapp.routing.table import tables
 from tests.fakes.openai_server import FakeOpenAI
 

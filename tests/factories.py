@@ -31,10 +31,10 @@ def create_key(*, name: str = "test", **fields: Any) -> str:
 
 
 def record_draft(**fields: Any):
-    """A finished request as the history writer receives it (routerapp.history.RecordDraft)."""
+    """A finished request as the history writer receives it (routerapp.observability.drafts.RecordDraft)."""
     import uuid
 
-    from routerapp.history import RecordDraft
+    from routerapp.observability.drafts import RecordDraft
 
     fields.setdefault("request_id", uuid.uuid4().hex)
     fields.setdefault("model", "gpt-test")

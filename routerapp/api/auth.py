@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from routerapp.errors import AuthenticationError
+from routerapp.observability.tracing import traced
 from routerapp.routing.table import KeyInfo, tables
-from routerapp.tracing import traced
 
 
 def bearer_token(request: HttpRequest) -> str:

@@ -1,7 +1,7 @@
 """GET /metrics: Prometheus text format, for a bearer token (ROUTER["METRICS_TOKEN"]).
 
 Without a configured token the endpoint does not exist (404), so a default install exposes no
-traffic numbers. The metric objects live in routerapp.metrics.
+traffic numbers. The metric objects live in routerapp.observability.metrics.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from ninja import Router
 
 from routerapp import errors
 from routerapp.api.auth import authenticate
-from routerapp.history import RecordDraft
+from routerapp.observability.drafts import RecordDraft
+from routerapp.observability.tracing import start_trace
 from routerapp.routing import Completion, StreamSession, record_rejection, route
 from routerapp.routing.table import tables
-from routerapp.tracing import start_trace
 from routerapp.validation import chat_request, parse_body
 
 router = Router(tags=["openai"])

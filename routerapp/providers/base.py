@@ -222,7 +222,7 @@ def error_message(body: bytes) -> str:
 def transport_error(exc: Exception, provider: str) -> errors.RouterError:
     """Map an httpx exception onto the hierarchy (timeouts vs. unavailable)."""
     if isinstance(exc, httpx.TimeoutException):
-        return errors.TimeoutError(f"{provider}: upstream timed out ({type(exc).__name__})")
+        return errors.UpstreamTimeoutError(f"{provider}: upstream timed out ({type(exc).__name__})")
     return errors.ProviderUnavailableError(f"{provider}: {type(exc).__name__}: {exc or 'connection failed'}")
 
 

@@ -245,7 +245,7 @@ class SimulatedAdapter(Adapter):
             retry_after = float(options.get("retry_after_s", 1.0))
             return errors.RateLimitError(f"{name}: simulated rate limit", retry_after=retry_after)
         if kind == "timeout":
-            return errors.TimeoutError(f"{name}: simulated upstream timeout")
+            return errors.UpstreamTimeoutError(f"{name}: simulated upstream timeout")
         return errors.ProviderUnavailableError(f"{name}: simulated upstream failure (503)", status=503)
 
     def _stream_cut(self, chunks: int) -> errors.ProviderUnavailableError:
@@ -257,7 +257,7 @@ class SimulatedAdapter(Adapter):
         """Sleep like a slow upstream; past the caller's timeout, give up as an httpx read timeout would."""
         if seconds > limit:
             await asyncio.sleep(limit)
-            raise errors.TimeoutError(
+            raise errors.UpstreamTimeoutError(
                 f"{self.provider.name}: upstream timed out (simulated, {seconds:.2f}s > {limit:.2f}s)"
             )
         if seconds > 0:

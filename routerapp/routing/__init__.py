@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from routerapp import errors
-from routerapp.history import RecordDraft, body_for_storage, writer
+from routerapp.observability.drafts import RecordDraft, body_for_storage
+from routerapp.observability.writer import writer
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatRequest, ChatResult, estimate_prompt_tokens
 from routerapp.routing import budget, limits
@@ -123,7 +124,7 @@ async def _complete(call: Call, request: ChatRequest) -> ChatResult:
         async with asyncio.timeout(call.timeouts.total):
             return await call.adapter.complete(request, call.deployment.upstream_model, call.timeouts)
     except TimeoutError:
-        raise errors.TimeoutError(
+        raise errors.UpstreamTimeoutError(
             f"{call.deployment.label}: no answer within {call.timeouts.total:g}s"
         ) from None
 

@@ -25,13 +25,13 @@ from typing import TypeVar
 from django.conf import settings
 
 from routerapp import errors
-from routerapp.history import AttemptDraft, RecordDraft
+from routerapp.observability.drafts import AttemptDraft, RecordDraft
+from routerapp.observability.tracing import record_span, span
 from routerapp.providers import adapter_for
 from routerapp.providers.base import Adapter, ChatRequest, Timeouts
 from routerapp.routing import breaker, limits
 from routerapp.routing.strategies import Selection, get_strategy
 from routerapp.routing.table import DeploymentInfo, GroupInfo, RoutingTable
-from routerapp.tracing import record_span, span
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -372,6 +372,6 @@ def _is_deployment_fault(exc: errors.RouterError) -> bool:
         exc,
         errors.AuthenticationError
         | errors.RateLimitError
-        | errors.TimeoutError
+        | errors.UpstreamTimeoutError
         | errors.ProviderUnavailableError,
     )

@@ -90,7 +90,7 @@ async def _probe(deployment: DeploymentInfo, timeout_s: float) -> HealthResult:
         async with asyncio.timeout(timeout_s):
             await adapter_for(deployment.provider).probe(deployment.upstream_model, timeouts)
     except TimeoutError:
-        error = f"TimeoutError: no answer within {timeout_s:g}s"
+        error = f"UpstreamTimeoutError: no answer within {timeout_s:g}s"
     except errors.RouterError as exc:
         error = f"{exc.error_type}: {exc.message}"
     except Exception as exc:  # noqa: BLE001 - an adapter bug is this deployment's problem, not the check's

@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from routerapp import errors
-from routerapp.history import RecordDraft
+from routerapp.observability.drafts import RecordDraft
+from routerapp.observability.tracing import record_span
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatChunk, ChatRequest, Usage, estimate_tokens, usage_chunk
 from routerapp.routing.fallback import Attempter, Call
-from routerapp.tracing import record_span
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def open_stream(call: Call, request: ChatRequest) -> StreamOpen:
         ) from None
     except TimeoutError:
         await _close(iterator)
-        raise errors.TimeoutError(
+        raise errors.UpstreamTimeoutError(
             f"{call.deployment.label}: no first token within {call.timeouts.first_token:g}s"
         ) from None
     except BaseException:
@@ -208,7 +208,7 @@ class StreamSession:
         except StopAsyncIteration:
             return None
         except TimeoutError:
-            raise errors.TimeoutError(
+            raise errors.UpstreamTimeoutError(
                 f"{opened.call.deployment.label}: stream stalled for {opened.call.timeouts.between_chunks:g}s"
             ) from None
         except errors.RouterError:

@@ -22,7 +22,7 @@ from functools import cached_property
 
 from django.utils import timezone
 
-from routerapp.rollups import Totals, hour_of
+from routerapp.observability.rollups import Totals, hour_of
 from routerapp.stats.errors import ErrorGroupView, error_groups, upstream_failures
 from routerapp.stats.labels import NONE_LABEL, _labels
 from routerapp.stats.raw import _raw_slowest, _raw_stats, _slowest_rows, raw_percentiles

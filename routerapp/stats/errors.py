@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from routerapp.models import Attempt, Deployment, ErrorGroup
-from routerapp.rollups import hour_of
+from routerapp.observability.rollups import hour_of
 from routerapp.stats.windows import RAW_UP_TO, WINDOWS
 
 

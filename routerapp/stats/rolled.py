@@ -10,7 +10,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from routerapp.models import Deployment, StatsRollup
-from routerapp.rollups import Totals, hour_of, percentile_from_bins
+from routerapp.observability.rollups import Totals, hour_of, percentile_from_bins
 from routerapp.stats.raw import _RAW_GROUP, _key, _window_rows
 from routerapp.stats.windows import PERCENTILES, Stat
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, F, Func, IntegerField, Q, Sum
 
 from routerapp.models import QueryRecord
-from routerapp.rollups import Totals, bin_bounds, percentile_from_bins
+from routerapp.observability.rollups import Totals, bin_bounds, percentile_from_bins
 from routerapp.stats.raw import _RAW_GROUP, _key, _window_rows, raw_percentiles
 from routerapp.stats.windows import PERCENTILES, _rounded
 

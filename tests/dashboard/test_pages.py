@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from routerapp.history import AttemptDraft, write_batch
 from routerapp.models import ErrorGroup, QueryRecord
-from routerapp.tracing import Trace
+from routerapp.observability.drafts import AttemptDraft
+from routerapp.observability.tracing import Trace
+from routerapp.observability.writer import write_batch
 from tests.factories import create_model, create_provider, record_draft
 
 

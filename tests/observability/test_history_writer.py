@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, models
 
-from routerapp.history import AttemptDraft, HistoryWriter, write_batch
 from routerapp.models import ApiKey, Attempt, Deployment, QueryRecord, Span
-from routerapp.tracing import Trace
+from routerapp.observability.drafts import AttemptDraft
+from routerapp.observability.tracing import Trace
+from routerapp.observability.writer import HistoryWriter, write_batch
 from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider, record_draft
 

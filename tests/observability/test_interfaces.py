@@ -12,8 +12,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from routerapp.history import AttemptDraft, write_batch
 from routerapp.models import ApiKey
+from routerapp.observability.drafts import AttemptDraft
+from routerapp.observability.writer import write_batch
 from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider, record_draft
 

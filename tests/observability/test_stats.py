@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from routerapp import stats
-from routerapp.history import AttemptDraft, write_batch
 from routerapp.models import ApiKey, ErrorGroup, QueryRecord
-from routerapp.rollups import bin_of, normalise_message, percentile_from_bins
+from routerapp.observability.drafts import AttemptDraft
+from routerapp.observability.rollups import bin_of, normalise_message, percentile_from_bins
+from routerapp.observability.writer import write_batch
 from tests.factories import create_model, create_provider, record_draft
 
 NOW = timezone.now().replace(microsecond=0)
@@ -49,7 +50,7 @@ def traffic(world, n: int, *, spread: timedelta, seed: int = 7, error_rate: floa
                 deployment_id=deployment.id,
                 api_key_id=rng.choice(world["keys"]).id,
                 status="error" if failed else "ok",
-                error_type=rng.choice(["TimeoutError", "RateLimitError"]) if failed else "",
+                error_type=rng.choice(["UpstreamTimeoutError", "RateLimitError"]) if failed else "",
                 latency_ms=latency,
                 ttft_ms=latency * rng.uniform(0.1, 0.5) if stream and not failed else None,
                 stream=stream,
@@ -87,7 +88,7 @@ def test_short_windows_give_exact_percentiles_like_numpy(world):
         assert row.requests == sum(1 for d in drafts if d.model == row.key)
     assert report.total.requests == 1500
     assert report.total.errors_by_type == {
-        t: sum(1 for d in drafts if d.error_type == t) for t in ("TimeoutError", "RateLimitError")
+        t: sum(1 for d in drafts if d.error_type == t) for t in ("UpstreamTimeoutError", "RateLimitError")
     }
     assert report.total.rps == pytest.approx(1500 / 3600)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from routerapp.tracing import NO_SPAN, current_trace, record_span, span, start_trace, traced
+from routerapp.observability.tracing import NO_SPAN, current_trace, record_span, span, start_trace, traced
 
 
 def run_in_fresh_context(fn):

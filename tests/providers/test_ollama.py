@@ -387,7 +387,7 @@ def test_a_slow_upstream_times_out(fake: FakeOllama, base_url: str) -> None:
     fake.behaviour = "slow"
     timeouts = Timeouts(total=0.5, first_token=0.5)
 
-    with pytest.raises(errors.TimeoutError):
+    with pytest.raises(errors.UpstreamTimeoutError):
         complete(create_provider(base_url), timeouts=timeouts)
-    with pytest.raises(errors.TimeoutError):
+    with pytest.raises(errors.UpstreamTimeoutError):
         stream(create_provider(base_url), create_request(stream=True), timeouts=timeouts)

@@ -215,7 +215,7 @@ def test_failure_kinds_include_rate_limits_with_retry_after() -> None:
         with pytest.raises(errors.RouterError) as caught:
             complete(mixed, create_request(f"Mixed failure {i}"))
         seen.add(type(caught.value))
-    assert seen == {errors.ProviderUnavailableError, errors.RateLimitError, errors.TimeoutError}
+    assert seen == {errors.ProviderUnavailableError, errors.RateLimitError, errors.UpstreamTimeoutError}
 
 
 def test_a_prompt_over_the_context_window_is_rejected() -> None:
@@ -333,6 +333,6 @@ def test_tokens_per_s_makes_long_answers_slower() -> None:
 def test_a_latency_over_the_timeout_raises_a_timeout() -> None:
     adapter = create_adapter(latency_ms=500, jitter_ms=0)
     started = time.perf_counter()
-    with pytest.raises(errors.TimeoutError):
+    with pytest.raises(errors.UpstreamTimeoutError):
         asyncio.run(adapter.complete(create_request(), "sim-1", Timeouts(total=0.02)))
     assert time.perf_counter() - started < 0.4

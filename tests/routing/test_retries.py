@@ -155,7 +155,7 @@ def test_faults_of_every_kind_never_reach_the_client_while_a_deployment_is_healt
     statuses = burst(live_url, create_key(), "m", 300, concurrency=10)
     assert statuses == {200: 300}
     seen = set(Attempt.objects.exclude(error_type="").values_list("error_type", flat=True))
-    assert seen == {"RateLimitError", "ProviderUnavailableError", "TimeoutError"}
+    assert seen == {"RateLimitError", "ProviderUnavailableError", "UpstreamTimeoutError"}
     # The deployment that died mid-run answered its first ten, then was cooled down.
     dying = deployment("die_after=10;as=reset")
     assert breaker.cooldown_remaining(dying.id) > 0

@@ -53,7 +53,7 @@ def test_a_stream_without_a_first_token_in_time_falls_back(up, upstream, live_ur
     _, events = stream_events(live_url, create_key(), {"model": "m", "messages": HI})
     assert events[-1] == "[DONE]" and time.monotonic() - began < 2
     (record,) = records()
-    assert attempts(record) == [("hang", 0, "TimeoutError"), ("ok", 0, "")]
+    assert attempts(record) == [("hang", 0, "UpstreamTimeoutError"), ("ok", 0, "")]
 
 
 def test_a_stream_cut_midway_continues_on_the_next_deployment_as_one_answer(up, upstream, live_url):
@@ -111,7 +111,7 @@ def test_a_stalled_stream_is_detected_by_the_chunk_timeout_and_continued(up, ups
     assert events[-1] == "[DONE]"
     assert text_of(events) == "The answer rest"
     (record,) = records()
-    assert attempts(record)[0] == ("stall=2", 0, "TimeoutError")
+    assert attempts(record)[0] == ("stall=2", 0, "UpstreamTimeoutError")
 
 
 def test_a_slow_but_steady_stream_is_not_a_stall(up, upstream, live_url):

@@ -19,7 +19,6 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from routerapp.history import AttemptDraft, RecordDraft, write_batch
 from routerapp.models import (
     ApiKey,
     Attempt,
@@ -31,6 +30,8 @@ from routerapp.models import (
     Span,
     StatsRollup,
 )
+from routerapp.observability.drafts import AttemptDraft, RecordDraft
+from routerapp.observability.writer import write_batch
 
 # provider, upstream model, model name, median latency ms, error rate, $ in / out per million tokens
 DEPLOYMENTS = [
@@ -46,7 +47,7 @@ DEPLOYMENTS = [
 KEYS = ["gen-web", "gen-mobile", "gen-batch", "gen-eval", "gen-support", "gen-search", "gen-agents", "gen-ci"]
 FAILURES = [
     ("ProviderUnavailableError", 502, "HTTP {n} from upstream: the server is overloaded (request req_{id})"),
-    ("TimeoutError", 504, "{label}: no answer within {n}s"),
+    ("UpstreamTimeoutError", 504, "{label}: no answer within {n}s"),
     ("RateLimitError", 429, "HTTP 429 from upstream: rate limit reached, retry after {n}s"),
     ("ProviderUnavailableError", 502, "{label}: connection reset by peer"),
 ]
@@ -156,7 +157,7 @@ class Command(BaseCommand):
             if rng.random() >= error_rate:
                 break
             error_type, status, message = rng.choice(FAILURES)
-            failed = min(latency, 60000) if error_type == "TimeoutError" else rng.uniform(5, 200)
+            failed = min(latency, 60000) if error_type == "UpstreamTimeoutError" else rng.uniform(5, 200)
             text = message.format(
                 n=rng.choice([500, 502, 503, 30, 60, 3]), id=uuid.uuid4().hex[:12], label=label
             )

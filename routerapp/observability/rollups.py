@@ -18,11 +18,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from routerapp.history import RecordDraft
-    from routerapp.models import StatsRollup
+from django.db import connection
+
+from routerapp.models import Deployment, ErrorGroup, StatsRollup
+from routerapp.observability.drafts import RecordDraft
 
 BINS_PER_DECADE = 20
 SLOWEST_KEPT = 10
@@ -204,8 +204,6 @@ def save_rollups(totals: dict[tuple[str, str, datetime], Totals]) -> None:
     Create missing rows first, then lock and update: two processes adding to the same new hour
     then both land on the one row (PostgreSQL row locks; SQLite serialises whole write transactions).
     """
-    from routerapp.models import StatsRollup
-
     if not totals:
         return
     StatsRollup.objects.bulk_create(
@@ -230,8 +228,6 @@ def update_rows(model, rows: list, fields: list[str]) -> None:
     Django's bulk_update builds a CASE expression per row and field: milliseconds per row, too much
     for the writer thread, which shares the GIL with the event loop serving requests.
     """
-    from django.db import connection
-
     if not rows:
         return
     meta = model._meta
@@ -298,8 +294,6 @@ class Occurrences:
 
 def provider_of(deployment_ids: set[int]) -> dict[int, int]:
     # One small primary-key query per batch with failures; no cache to go stale.
-    from routerapp.models import Deployment
-
     return dict(Deployment.objects.filter(id__in=deployment_ids).values_list("id", "provider_id"))
 
 
@@ -330,8 +324,6 @@ def error_occurrences(batch: Iterable[RecordDraft]) -> dict[str, Occurrences]:
 
 def save_error_groups(groups: dict[str, Occurrences]) -> None:
     """Add `groups` to the stored ErrorGroups (inside the caller's transaction; see save_rollups)."""
-    from routerapp.models import ErrorGroup
-
     if not groups:
         return
     ErrorGroup.objects.bulk_create(

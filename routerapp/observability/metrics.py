@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 
-if TYPE_CHECKING:
-    from routerapp.history import RecordDraft
+from routerapp.models import Deployment
+from routerapp.observability.drafts import RecordDraft
 
 NONE = "(none)"
 
@@ -56,8 +55,6 @@ COST = Counter("router_cost_usd", "Money spent, in US dollars.", ["deployment"])
 
 def deployment_labels(ids: set[int]) -> dict[int, tuple[str, str]]:
     """deployment id → (label, model name): one small primary-key query per batch, no cache to go stale."""
-    from routerapp.models import Deployment
-
     labels: dict[int, tuple[str, str]] = {i: (f"#{i}", NONE) for i in ids}
     if ids:
         for d in Deployment.objects.filter(id__in=ids).select_related("provider", "model_group"):

@@ -212,38 +212,3 @@ def traced(name: str) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
-
-
-def save_spans(traced_records: list[tuple[int, Any]]) -> None:
-    """Insert the spans of (QueryRecord id, RecordDraft) pairs: one executemany, in the caller's
-    transaction (the history writer's batch).
-
-    Not bulk_create: building a model instance per span cost ~50 µs per request in the writer
-    thread, which shares the GIL with the event loop serving requests; this costs a tenth of it.
-    """
-    from django.db import connection
-
-    from routerapp.history import db_json, insert_sql
-    from routerapp.models import Span
-
-    rows = []
-    for query_id, draft in traced_records:
-        for s in draft.trace.spans:
-            duration = s.duration_ms if s.duration_ms is not None else draft.latency_ms - s.start_ms
-            rows.append(
-                (
-                    query_id,
-                    s.position,
-                    s.parent,
-                    s.name[:40],
-                    s.start_ms,
-                    duration,
-                    s.status[:10],
-                    db_json(s.attributes),
-                )
-            )
-    if not rows:
-        return
-    names = ["query", "position", "parent", "name", "start_ms", "duration_ms", "status", "attributes"]
-    with connection.cursor() as cursor:
-        cursor.executemany(insert_sql(Span, names), rows)

@@ -1,0 +1,72 @@
+"""What one request leaves behind, collected while it runs: pure data, no database.
+
+Requests build a `RecordDraft` (with its `AttemptDraft`s and trace) and hand it to the history
+writer (routerapp.observability.writer), which persists it in batches off the request path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from routerapp.observability.tracing import Trace, current_trace
+
+
+@dataclass(slots=True)
+class AttemptDraft:
+    deployment_id: int | None
+    retry: int
+    status: str
+    start_ms: float
+    latency_ms: float
+    http_status: int | None = None
+    error_type: str = ""
+    error_message: str = ""
+
+
+@dataclass(slots=True)
+class RecordDraft:
+    """Everything one request leaves behind, collected while it runs."""
+
+    request_id: str
+    model: str
+    api_key_id: int | None
+    stream: bool = False
+    status: str = "ok"
+    http_status: int = 200
+    error_type: str = ""
+    error_message: str = ""
+    deployment_id: int | None = None
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    overhead_ms: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    fallback_used: bool = False
+    request_body: str = ""
+    response_body: str = ""
+    attempts: list[AttemptDraft] = field(default_factory=list)
+    created_at: Any = field(default_factory=timezone.now)
+    # The request's spans (observability.tracing), stored as Span rows in the same batch.
+    trace: Trace | None = field(default_factory=current_trace)
+
+    def fail(self, error) -> None:
+        self.status = "error"
+        self.http_status = error.status
+        self.error_type = error.error_type
+        self.error_message = error.message[:2000]
+
+
+def body_for_storage(text: str) -> str:
+    mode = settings.ROUTER["STORE_BODIES"]
+    if mode == "off":
+        return ""
+    if mode == "truncated":
+        limit = settings.ROUTER["BODY_TRUNCATE_CHARS"]
+        return text if len(text) <= limit else text[:limit] + "…"
+    return text
