@@ -50,9 +50,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="API key")
     def secret(self, obj: Provider) -> str:
-        if obj.api_key_ref:
-            return obj.api_key_ref
-        return "stored (encrypted)" if obj.has_stored_secret else "—"
+        return obj.key_source()
 
 
 class DeploymentInline(admin.TabularInline):

@@ -54,6 +54,12 @@ class Provider(models.Model):
     def has_stored_secret(self) -> bool:
         return bool(self.api_key_encrypted)
 
+    def key_source(self) -> str:
+        """Where the key comes from, safe to show: the `env:VAR` reference, or that one is stored."""
+        if self.api_key_ref:
+            return self.api_key_ref
+        return "stored (encrypted)" if self.api_key_encrypted else "none"
+
 
 class ModelGroup(models.Model):
     """A client-facing model name and how requests for it are routed across its deployments."""

@@ -10,7 +10,6 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +23,11 @@ def run_health_checks(deployment_ids: list[int] | None = None) -> str:
 
 
 def prune_history(days: int | None = None) -> str:
-    """Delete history older than ROUTER["HISTORY_RETENTION_DAYS"], in chunks to keep locks short."""
-    from routerapp.models import QueryRecord
+    """Delete history older than ROUTER["HISTORY_RETENTION_DAYS"] (or `days`)."""
+    from routerapp.retention import prune_history as prune
 
     days = days or settings.ROUTER["HISTORY_RETENTION_DAYS"]
-    cutoff = timezone.now() - timedelta(days=days)
-    deleted = 0
-    while True:
-        ids = list(QueryRecord.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:5000])
-        if not ids:
-            break
-        # Attempts and spans go with their records (cascade); count the records.
-        deleted += QueryRecord.objects.filter(id__in=ids).delete()[1].get(QueryRecord._meta.label, 0)
+    deleted = prune(older_than=timedelta(days=days))
     return f"deleted {deleted} requests older than {days} days"
 
 

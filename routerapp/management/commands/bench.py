@@ -1,0 +1,22 @@
+"""`manage.py bench NAME ...`: the benchmarks of routerapp.benchmarks, one subcommand each."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from routerapp.benchmarks import BENCHES
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a benchmark. `bench load`: a load run against a running server (--url) or an "
+        "in-process one, with a progress bar and a result table."
+    )
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="bench", required=True, metavar="{" + ",".join(BENCHES) + "}")
+        for name, module in BENCHES.items():
+            module.add_arguments(sub.add_parser(name, help=module.help, description=module.help))
+
+    def handle(self, *args, bench: str, **options):
+        BENCHES[bench].run(self, **options)
