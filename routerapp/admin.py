@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from pydantic import ValidationError
 
 from routerapp.models import ApiKey, Attempt, Deployment, ModelGroup, Provider, QueryRecord
+from routerapp.routing.strategies import STRATEGIES
+from routerapp.schema import (
+    DEPLOYMENT_SETTINGS,
+    DeploymentSettings,
+    Known,
+    ModelGroupSettings,
+    ModelGroupSpec,
+    ProviderSpec,
+    Spec,
+    problems,
+)
 
 
-class ProviderForm(forms.ModelForm):
+class SchemaForm(forms.ModelForm):
+    """A ModelForm that holds its row to routerapp.schema, as importconfig does."""
+
+    spec: type[Spec]
+
+    def spec_input(self) -> tuple[dict[str, Any], Known | None]:
+        """What to validate, as config keys, and the names it may refer to."""
+        raise NotImplementedError
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the form's values are on self.instance now
+        if self.errors:
+            return
+        data, known = self.spec_input()
+        try:
+            self.spec.model_validate(data, context=known)
+        except ValidationError as exc:
+            for problem in problems(exc, self.spec):
+                key = problem.field.split(".")[0]
+                column = self.spec.COLUMNS.get(key, key)
+                self.add_error(column if column in self.fields else None, problem.text)
+
+
+class ProviderForm(SchemaForm):
     # Write-only: the stored key is never rendered back into the page.
     api_key = forms.CharField(
         required=False,
@@ -29,6 +66,11 @@ class ProviderForm(forms.ModelForm):
             "options",
             "enabled",
         ]
+
+    spec = ProviderSpec
+
+    def spec_input(self) -> tuple[dict[str, Any], Known | None]:
+        return ProviderSpec.fields_of(self.instance), None
 
     def save(self, commit: bool = True) -> Provider:
         provider = super().save(commit=False)
@@ -53,26 +95,42 @@ class ProviderAdmin(admin.ModelAdmin):
         return obj.key_source()
 
 
+class DeploymentForm(SchemaForm):
+    class Meta:
+        model = Deployment
+        fields = ["model_group", "provider", "upstream_model", *DEPLOYMENT_SETTINGS, "enabled"]
+
+    spec = DeploymentSettings
+
+    def spec_input(self) -> tuple[dict[str, Any], Known | None]:
+        return DeploymentSettings.fields_of(self.instance), None
+
+
 class DeploymentInline(admin.TabularInline):
     model = Deployment
+    form = DeploymentForm
     extra = 0
-    fields = [
-        "provider",
-        "upstream_model",
-        "weight",
-        "rpm",
-        "tpm",
-        "input_cost_per_mtok",
-        "output_cost_per_mtok",
-        "context_window",
-        "enabled",
-        "health_status",
-    ]
+    fields = ["provider", "upstream_model", *DEPLOYMENT_SETTINGS, "enabled", "health_status"]
     readonly_fields = ["health_status"]
+
+
+class ModelGroupForm(SchemaForm):
+    class Meta:
+        model = ModelGroup
+        fields = ["name", *ModelGroupSettings.model_fields]
+        widgets = {"strategy": forms.Select(choices=[(name, name) for name in sorted(STRATEGIES)])}
+
+    spec = ModelGroupSpec
+
+    def spec_input(self) -> tuple[dict[str, Any], Known | None]:
+        group = self.instance
+        names = set(ModelGroup.objects.values_list("name", flat=True)) | {group.name}
+        return ModelGroupSettings.fields_of(group) | {"name": group.name}, Known(models=frozenset(names))
 
 
 @admin.register(ModelGroup)
 class ModelGroupAdmin(admin.ModelAdmin):
+    form = ModelGroupForm
     list_display = ["name", "strategy", "fallbacks", "enabled"]
     search_fields = ["name"]
     inlines = [DeploymentInline]
@@ -80,6 +138,7 @@ class ModelGroupAdmin(admin.ModelAdmin):
 
 @admin.register(Deployment)
 class DeploymentAdmin(admin.ModelAdmin):
+    form = DeploymentForm
     list_display = [
         "model_group",
         "provider",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from genai_prices import Usage as PriceUsage
 from genai_prices import calc_price
 
 from routerapp.providers.base import Usage
-from routerapp.routing.table import DeploymentInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo
 
 # genai-prices provider ids for our adapter kinds, where the kind names one vendor.
 PROVIDER_IDS = {"anthropic": "anthropic"}
@@ -31,10 +35,10 @@ def _catalogue_price(upstream_model: str, kind: str) -> tuple[float, float]:
 
 def price_per_mtok(deployment: DeploymentInfo) -> tuple[float, float]:
     if deployment.provider.kind in ("simulated", "ollama") and (
-        deployment.input_cost_per_mtok is None and deployment.output_cost_per_mtok is None
+        deployment.settings.input_cost_per_mtok is None and deployment.settings.output_cost_per_mtok is None
     ):
         return 0.0, 0.0  # local models: no catalogue price, no bill
-    inp, out = deployment.input_cost_per_mtok, deployment.output_cost_per_mtok
+    inp, out = deployment.settings.input_cost_per_mtok, deployment.settings.output_cost_per_mtok
     if inp is None or out is None:
         cat_in, cat_out = _catalogue_price(deployment.upstream_model, deployment.provider.kind)
         inp = cat_in if inp is None else inp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from routerapp.models import ApiKey, Provider, QueryRecord, hash_key
+from routerapp.models import ApiKey, Deployment, ModelGroup, Provider, QueryRecord, hash_key
 from tests.factories import create_model, create_provider
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +63,75 @@ def test_history_pages_render(admin_client):
     assert admin_client.get("/admin/routerapp/queryrecord/").status_code == 200
     assert admin_client.get(f"/admin/routerapp/queryrecord/{record.pk}/change/").status_code == 200
     assert admin_client.get("/admin/routerapp/modelgroup/").status_code == 200
+
+
+def model_group_form(**fields) -> dict:
+    form = {
+        "name": "fast",
+        "strategy": "simple-shuffle",
+        "fallbacks": "[]",
+        "context_window_fallbacks": "[]",
+        "content_policy_fallbacks": "[]",
+        "enabled": "on",
+        "deployments-TOTAL_FORMS": "0",
+        "deployments-INITIAL_FORMS": "0",
+    }
+    return form | fields
+
+
+def test_model_admin_refuses_an_unknown_strategy(admin_client):
+    response = admin_client.post("/admin/routerapp/modelgroup/add/", model_group_form(strategy="psychic"))
+    assert response.status_code == 200  # the form again, with the error
+    assert "strategy &#x27;psychic&#x27; is not one of" in response.content.decode()
+    assert not ModelGroup.objects.exists()
+
+
+def test_model_admin_refuses_a_fallback_to_a_model_that_does_not_exist(admin_client):
+    create_model("smart", [])
+    response = admin_client.post(
+        "/admin/routerapp/modelgroup/add/", model_group_form(fallbacks='["smart", "nowhere"]')
+    )
+    assert "unknown model &#x27;nowhere&#x27;" in response.content.decode()
+    assert not ModelGroup.objects.filter(name="fast").exists()
+    response = admin_client.post("/admin/routerapp/modelgroup/add/", model_group_form(fallbacks='["smart"]'))
+    assert response.status_code == 302
+    assert ModelGroup.objects.get(name="fast").fallbacks == ["smart"]
+
+
+def test_model_admin_refuses_a_fallback_to_itself(admin_client):
+    response = admin_client.post("/admin/routerapp/modelgroup/add/", model_group_form(fallbacks='["fast"]'))
+    assert "fallbacks must not name the model itself" in response.content.decode()
+    assert not ModelGroup.objects.exists()
+
+
+def test_deployment_admin_refuses_a_negative_weight(admin_client):
+    provider = create_provider(name="sim", kind="simulated")
+    group = create_model("fast", [])
+    response = admin_client.post(
+        "/admin/routerapp/deployment/add/",
+        {
+            "model_group": group.pk,
+            "provider": provider.pk,
+            "upstream_model": "x",
+            "weight": "-1",
+            "enabled": "on",
+        },
+    )
+    assert "&#x27;weight&#x27; must not be negative" in response.content.decode()
+    assert not Deployment.objects.exists()
+
+
+def test_provider_admin_refuses_an_openai_provider_without_base_url(admin_client):
+    response = admin_client.post(
+        "/admin/routerapp/provider/add/",
+        {
+            "name": "openai",
+            "kind": "openai",
+            "base_url": "",
+            "timeout_s": "60",
+            "extra_headers": "{}",
+            "options": "{}",
+        },
+    )
+    assert "an openai-kind provider needs &#x27;base_url&#x27;" in response.content.decode()
+    assert not Provider.objects.exists()

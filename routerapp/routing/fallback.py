@@ -141,7 +141,7 @@ class Attempter:
                 self._min_cooldown = (
                     remaining if self._min_cooldown is None else min(self._min_cooldown, remaining)
                 )
-            elif d.context_window and self.prompt_tokens > d.context_window:
+            elif d.settings.context_window and self.prompt_tokens > d.settings.context_window:
                 too_long = True
                 self._skip(d, "context_window")
             else:

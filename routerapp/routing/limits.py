@@ -9,12 +9,16 @@ difference once the real usage is known.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 
 from routerapp import errors
 from routerapp.routing.counters import decr, incr, minute_window
-from routerapp.routing.table import DeploymentInfo, KeyInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo, KeyInfo
 
 
 def _rpm_key(scope: str, ident: int, window: int) -> str:
@@ -52,16 +56,16 @@ class Reservation:
 def reserve(deployment: DeploymentInfo, tokens: int) -> Reservation | None:
     """Take one request and `tokens` from the deployment's minute budget, or None if it has no room."""
     window, _ = minute_window()
-    if deployment.rpm:
+    if deployment.settings.rpm:
         key = _rpm_key("dep", deployment.id, window)
-        if incr(key) > deployment.rpm:
+        if incr(key) > deployment.settings.rpm:
             decr(key)  # refused: the counter keeps meaning "admitted" (usage-based reads it)
             return None
-    if deployment.tpm:
+    if deployment.settings.tpm:
         key = _tpm_key(deployment.id, window)
-        if incr(key, tokens) > deployment.tpm:
+        if incr(key, tokens) > deployment.settings.tpm:
             decr(key, tokens)
-            if deployment.rpm:
+            if deployment.settings.rpm:
                 decr(_rpm_key("dep", deployment.id, window))
             return None
     return Reservation(deployment.id, window, tokens)
@@ -69,7 +73,7 @@ def reserve(deployment: DeploymentInfo, tokens: int) -> Reservation | None:
 
 def settle(deployment: DeploymentInfo, reservation: Reservation | None, actual_tokens: int) -> None:
     """Replace the reserved token estimate by the real count."""
-    if reservation is None or not deployment.tpm:
+    if reservation is None or not deployment.settings.tpm:
         return
     delta = actual_tokens - reservation.tokens
     if delta > 0:
@@ -96,8 +100,8 @@ def usage_this_minute(deployments: list[DeploymentInfo]) -> dict[int, tuple[int,
 def headroom(deployment: DeploymentInfo, used: tuple[int, int]) -> float:
     """Fraction of this minute's budget left (1.0 for unlimited), the tighter of rpm and tpm."""
     fractions = [1.0]
-    if deployment.rpm:
-        fractions.append(1 - used[0] / deployment.rpm)
-    if deployment.tpm:
-        fractions.append(1 - used[1] / deployment.tpm)
+    if deployment.settings.rpm:
+        fractions.append(1 - used[0] / deployment.settings.rpm)
+    if deployment.settings.tpm:
+        fractions.append(1 - used[1] / deployment.settings.tpm)
     return max(0.0, min(fractions))

@@ -7,18 +7,27 @@ moved; it checks that version at most every ROUTER["CONFIG_CHECK_S"] seconds.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
+from pydantic import ValidationError
 
+# The module, not its names: schema imports the strategy registry, whose package imports this
+# module, so nothing here may use schema's names before load time.
+from routerapp import schema
 from routerapp.models import ApiKey, Deployment, ModelGroup, Provider, hash_key
 from routerapp.providers.base import ProviderConfig
 
 VERSION_KEY = "config:version"
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(slots=True, frozen=True)
@@ -27,12 +36,7 @@ class DeploymentInfo:
     group: str
     provider: ProviderConfig
     upstream_model: str
-    weight: float = 1.0
-    rpm: int | None = None
-    tpm: int | None = None
-    input_cost_per_mtok: float | None = None
-    output_cost_per_mtok: float | None = None
-    context_window: int | None = None
+    settings: schema.DeploymentSettings = field(default_factory=lambda: schema.DeploymentSettings())
 
     @property
     def label(self) -> str:
@@ -116,35 +120,40 @@ def load_table() -> RoutingTable:
     for d in Deployment.objects.filter(enabled=True).select_related("model_group").order_by("id"):
         if d.provider_id not in providers:
             continue
+        try:
+            deployment_settings = schema.DeploymentSettings.from_row(d)
+        except ValidationError as exc:
+            logger.error("deployment %s left out of the routing table: %s", d.id, exc)
+            continue
         info = DeploymentInfo(
             id=d.id,
             group=d.model_group.name,
             provider=providers[d.provider_id],
             upstream_model=d.upstream_model,
-            weight=d.weight,
-            rpm=d.rpm,
-            tpm=d.tpm,
-            input_cost_per_mtok=d.input_cost_per_mtok,
-            output_cost_per_mtok=d.output_cost_per_mtok,
-            context_window=d.context_window,
+            settings=deployment_settings,
         )
         deployments.setdefault(d.model_group.name, []).append(info)
         by_id[d.id] = info
     groups = {}
     for g in ModelGroup.objects.filter(enabled=True):
+        try:
+            spec = schema.ModelGroupSettings.from_row(g)
+        except ValidationError as exc:
+            logger.error("model %s left out of the routing table: %s", g.name, exc)
+            continue
         groups[g.name] = GroupInfo(
             name=g.name,
-            strategy=g.strategy,
+            strategy=spec.strategy,
             deployments=tuple(deployments.get(g.name, ())),
-            fallbacks=tuple(g.fallbacks or ()),
-            context_window_fallbacks=tuple(g.context_window_fallbacks or ()),
-            content_policy_fallbacks=tuple(g.content_policy_fallbacks or ()),
-            num_retries=g.num_retries if g.num_retries is not None else defaults["NUM_RETRIES"],
-            timeout_s=g.timeout_s,
-            first_token_timeout_s=g.first_token_timeout_s,
-            chunk_timeout_s=g.chunk_timeout_s,
-            allowed_fails=g.allowed_fails if g.allowed_fails is not None else defaults["ALLOWED_FAILS"],
-            cooldown_s=g.cooldown_s if g.cooldown_s is not None else defaults["COOLDOWN_S"],
+            fallbacks=tuple(spec.fallbacks),
+            context_window_fallbacks=tuple(spec.context_window_fallbacks),
+            content_policy_fallbacks=tuple(spec.content_policy_fallbacks),
+            num_retries=_or_default(spec.num_retries, defaults["NUM_RETRIES"]),
+            timeout_s=spec.timeout_s,
+            first_token_timeout_s=spec.first_token_timeout_s,
+            chunk_timeout_s=spec.chunk_timeout_s,
+            allowed_fails=_or_default(spec.allowed_fails, defaults["ALLOWED_FAILS"]),
+            cooldown_s=_or_default(spec.cooldown_s, defaults["COOLDOWN_S"]),
         )
     keys = {}
     for k in ApiKey.objects.filter(enabled=True):
@@ -157,6 +166,10 @@ def load_table() -> RoutingTable:
             spent_usd=float(k.spent_usd),
         )
     return RoutingTable(version=version, groups=groups, keys=keys, deployments=by_id)
+
+
+def _or_default(value: T | None, default: T) -> T:
+    return default if value is None else value
 
 
 def _load_in_pool_thread() -> RoutingTable:

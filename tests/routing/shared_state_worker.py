@@ -27,13 +27,18 @@ def main() -> None:
     from routerapp.routing import breaker, limits
     from routerapp.routing.counters import incr
     from routerapp.routing.table import DeploymentInfo, GroupInfo, KeyInfo
+    from routerapp.schema import DeploymentSettings
 
     mode, processes = sys.argv[1], int(sys.argv[2])
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     provider = ProviderConfig(id=1, name="p", kind="openai")
     deployment = DeploymentInfo(id=9001, group="g", provider=provider, upstream_model="a")
-    rpm_limited = DeploymentInfo(id=9001, group="g", provider=provider, upstream_model="a", rpm=50)
-    tpm_limited = DeploymentInfo(id=9001, group="g", provider=provider, upstream_model="a", tpm=1000)
+    rpm_limited = DeploymentInfo(
+        id=9001, group="g", provider=provider, upstream_model="a", settings=DeploymentSettings(rpm=50)
+    )
+    tpm_limited = DeploymentInfo(
+        id=9001, group="g", provider=provider, upstream_model="a", settings=DeploymentSettings(tpm=1000)
+    )
     other = DeploymentInfo(id=9002, group="g", provider=provider, upstream_model="b")
     group = GroupInfo(
         name="g", strategy="simple-shuffle", deployments=(deployment, other), allowed_fails=3, cooldown_s=30

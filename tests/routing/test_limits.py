@@ -8,6 +8,7 @@ import pytest
 from routerapp.providers.base import ProviderConfig
 from routerapp.routing import limits
 from routerapp.routing.table import DeploymentInfo
+from routerapp.schema import DeploymentSettings
 from tests.factories import create_key, create_model
 from tests.routing.conftest import ask, deployment, fresh_minute, records, routed
 
@@ -18,8 +19,9 @@ def _one_window():
 
 
 def info(**fields) -> DeploymentInfo:
+    provider = ProviderConfig(id=1, name="p", kind="openai")
     return DeploymentInfo(
-        id=7, group="g", provider=ProviderConfig(id=1, name="p", kind="openai"), upstream_model="m", **fields
+        id=7, group="g", provider=provider, upstream_model="m", settings=DeploymentSettings(**fields)
     )
 
 

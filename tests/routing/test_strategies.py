@@ -14,6 +14,7 @@ from routerapp.routing import limits
 from routerapp.routing.strategies import STRATEGIES, Selection, get_strategy
 from routerapp.routing.strategies.latency_based import EXPLORATION, average_latency
 from routerapp.routing.table import DeploymentInfo, GroupInfo
+from routerapp.schema import DeploymentSettings
 from tests.factories import create_key, create_model
 from tests.routing.conftest import HI, ask, fresh_minute
 from tests.routing.test_retries import burst
@@ -22,7 +23,8 @@ PROVIDER = ProviderConfig(id=1, name="p", kind="openai")
 
 
 def dep(id_: int, **fields) -> DeploymentInfo:
-    return DeploymentInfo(id=id_, group="g", provider=PROVIDER, upstream_model=f"m{id_}", **fields)
+    settings = DeploymentSettings(**fields)
+    return DeploymentInfo(id=id_, group="g", provider=PROVIDER, upstream_model=f"m{id_}", settings=settings)
 
 
 def selection(candidates: list[DeploymentInfo], strategy: str, **request_params) -> Selection:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from routerapp.providers.base import ChatRequest
-from routerapp.routing.table import DeploymentInfo, GroupInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo, GroupInfo
 
 
 @dataclass(slots=True)

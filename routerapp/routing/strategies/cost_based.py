@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from routerapp.pricing import price_per_mtok
 from routerapp.routing.limits import headroom, usage_this_minute
 from routerapp.routing.strategies.base import Selection, Strategy
-from routerapp.routing.table import DeploymentInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo
 
 
 class CostBased(Strategy):

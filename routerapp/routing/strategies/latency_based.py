@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 
 from routerapp.routing.strategies.base import Selection, Strategy
-from routerapp.routing.table import DeploymentInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo
 
 # Weight of the newest sample in the moving average.
 ALPHA = 0.3

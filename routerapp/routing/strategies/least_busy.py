@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 
 from routerapp.routing.counters import decr, incr
 from routerapp.routing.strategies.base import Selection, Strategy
-from routerapp.routing.table import DeploymentInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo
 
 
 def _key(dep_id: int) -> str:

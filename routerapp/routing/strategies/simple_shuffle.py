@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from routerapp.routing.strategies.base import Selection, Strategy
-from routerapp.routing.table import DeploymentInfo
+
+if TYPE_CHECKING:
+    # Types only: the table imports the schema, which imports the strategy registry.
+    from routerapp.routing.table import DeploymentInfo
 
 
 def weighted_order(
@@ -16,7 +20,7 @@ def weighted_order(
     rng = rng or random
     keyed = []
     for d in candidates:
-        weight = max(d.weight, 1e-9)
+        weight = max(d.settings.weight, 1e-9)
         keyed.append((rng.random() ** (1.0 / weight), d))
     keyed.sort(key=lambda pair: pair[0], reverse=True)
     return [d for _, d in keyed]

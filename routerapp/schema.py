@@ -1,0 +1,396 @@
+"""What a valid provider, model group and deployment is: one definition.
+
+importconfig and exportconfig (config.py), the admin forms and the routing table all go through
+these models, so a strategy name, a fallback or a price that one of them accepts, the others accept
+too. Field names are the config file's keys; where a database column is named differently
+(`headers` ↔ `extra_headers`, `model` ↔ `upstream_model`), `from_row` and `apply_to` say so, once.
+
+Checks that need to know other entries (fallbacks naming a known model, deployments naming a
+known provider) read the names from the validation context (`Known`); without one they are skipped,
+which is how a single row is checked where the database already enforces the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from routerapp.models import Deployment, ModelGroup, Provider
+from routerapp.providers import KINDS
+from routerapp.routing.strategies import STRATEGIES
+
+DEFAULT_STRATEGY = "simple-shuffle"
+FALLBACK_KINDS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+
+Name = Annotated[str, Field(min_length=1)]
+Number = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+@dataclass(frozen=True)
+class Known:
+    """Names other entries may refer to: the file's own plus the database's."""
+
+    providers: frozenset[str] = frozenset()
+    models: frozenset[str] = frozenset()
+
+
+def _known(info: ValidationInfo) -> Known | None:
+    context = info.context
+    return context if isinstance(context, Known) else None
+
+
+class Spec(BaseModel):
+    # Strict: "60" is not a number and `yes` is not a count; unknown keys are mistakes.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    # The model field holding each config key, where the names differ (the admin's error messages).
+    COLUMNS: ClassVar[dict[str, str]] = {}
+
+
+class ProviderSpec(Spec):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[-a-zA-Z0-9_]+$")]
+    kind: Name
+    base_url: str = ""
+    # Only ever an `env:VAR` reference on the way out; on the way in also a key to encrypt.
+    api_key: str | None = None
+    timeout_s: Number = 60.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_is_registered(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
+        return kind
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("'base_url' must start with http:// or https://")
+        return url
+
+    @model_validator(mode="after")
+    def _openai_needs_base_url(self) -> Self:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("an openai-kind provider needs 'base_url'")
+        return self
+
+    COLUMNS: ClassVar[dict[str, str]] = {"headers": "extra_headers", "api_key": "api_key_ref"}
+
+    @staticmethod
+    def fields_of(row: Provider) -> dict[str, Any]:
+        """A row as the config file writes it: a stored (encrypted) key is never part of it."""
+        fields = {
+            "name": row.name,
+            "kind": row.kind,
+            "base_url": row.base_url,
+            "timeout_s": row.timeout_s,
+            "headers": row.extra_headers,
+            "options": row.options,
+            "enabled": row.enabled,
+        }
+        return fields | ({"api_key": row.api_key_ref} if row.api_key_ref else {})
+
+    @classmethod
+    def from_row(cls, row: Provider) -> ProviderSpec:
+        return cls.model_construct(**cls.fields_of(row))
+
+    def apply_to(self, row: Provider) -> None:
+        row.kind, row.base_url, row.timeout_s = self.kind, self.base_url, self.timeout_s
+        row.extra_headers, row.options, row.enabled = dict(self.headers), dict(self.options), self.enabled
+        if "api_key" in self.model_fields_set:
+            row.set_api_key(self.api_key or "")
+
+
+class DeploymentSettings(Spec):
+    """How one deployment is used: the routing table carries exactly these."""
+
+    weight: Number = 1.0
+    rpm: Count | None = None
+    tpm: Count | None = None
+    # USD per million tokens; empty means "look it up in genai-prices".
+    input_cost_per_mtok: Number | None = None
+    output_cost_per_mtok: Number | None = None
+    context_window: Count | None = None
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _empty_weight_is_one(cls, weight: Any) -> Any:
+        return 1.0 if weight is None else weight
+
+    @staticmethod
+    def fields_of(row: Deployment) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in DeploymentSettings.model_fields}
+
+    @classmethod
+    def from_row(cls, row: Deployment) -> DeploymentSettings:
+        """The row's settings, validated: the routing table carries only what the schema allows."""
+        return cls.model_validate(cls.fields_of(row))
+
+
+# The settings a deployment row holds under the same names (admin forms, import, export).
+DEPLOYMENT_SETTINGS = tuple(DeploymentSettings.model_fields)
+
+
+class DeploymentSpec(DeploymentSettings):
+    provider: Name
+    model: Name
+    enabled: bool = True
+
+    @field_validator("provider")
+    @classmethod
+    def _provider_is_defined(cls, provider: str, info: ValidationInfo) -> str:
+        known = _known(info)
+        if known is not None and provider not in known.providers:
+            raise ValueError(f"provider '{provider}' is not defined")
+        return provider
+
+    COLUMNS: ClassVar[dict[str, str]] = {"model": "upstream_model"}
+
+    @classmethod
+    def from_row(cls, row: Deployment) -> DeploymentSpec:
+        return cls.model_construct(
+            provider=row.provider.name,
+            model=row.upstream_model,
+            enabled=row.enabled,
+            **DeploymentSettings.fields_of(row),
+        )
+
+    def apply_to(self, row: Deployment) -> None:
+        for name in DEPLOYMENT_SETTINGS:
+            setattr(row, name, getattr(self, name))
+        row.enabled = self.enabled
+
+
+class ModelGroupSettings(Spec):
+    """How requests for a model name are routed; empty numbers mean the router defaults."""
+
+    strategy: str = DEFAULT_STRATEGY
+    # Ordered lists of other model names to try when this one is exhausted.
+    fallbacks: list[Name] = Field(default_factory=list)
+    context_window_fallbacks: list[Name] = Field(default_factory=list)
+    content_policy_fallbacks: list[Name] = Field(default_factory=list)
+    num_retries: Count | None = None
+    timeout_s: Number | None = None
+    first_token_timeout_s: Number | None = None
+    chunk_timeout_s: Number | None = None
+    allowed_fails: Count | None = None
+    cooldown_s: Number | None = None
+    enabled: bool = True
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _empty_strategy_is_default(cls, strategy: Any) -> Any:
+        return strategy or DEFAULT_STRATEGY
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy_is_registered(cls, strategy: str) -> str:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy '{strategy}' is not one of {', '.join(sorted(STRATEGIES))}")
+        return strategy
+
+    @field_validator(*FALLBACK_KINDS, mode="before")
+    @classmethod
+    def _empty_list(cls, names: Any) -> Any:
+        return [] if names is None else names
+
+    @field_validator(*FALLBACK_KINDS)
+    @classmethod
+    def _fallbacks_are_known(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        known = _known(info)
+        for name in names:
+            if known is not None and name not in known.models:
+                raise ValueError(f"{info.field_name} names unknown model '{name}'")
+        return names
+
+    @staticmethod
+    def fields_of(row: ModelGroup) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in ModelGroupSettings.model_fields}
+
+    @classmethod
+    def from_row(cls, row: ModelGroup) -> ModelGroupSettings:
+        """The row's settings, validated: the routing table carries only what the schema allows."""
+        return cls.model_validate(cls.fields_of(row))
+
+
+# The settings a model group row holds under the same names.
+MODEL_GROUP_SETTINGS = tuple(ModelGroupSettings.model_fields)
+
+
+class ModelGroupSpec(ModelGroupSettings):
+    name: Name
+    deployments: list[DeploymentSpec] = Field(default_factory=list)
+
+    @field_validator("deployments", mode="before")
+    @classmethod
+    def _no_deployments(cls, deployments: Any) -> Any:
+        return [] if deployments is None else deployments
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for key in FALLBACK_KINDS:
+            if self.name in getattr(self, key):
+                raise ValueError(f"{key} must not name the model itself")
+        pairs: set[tuple[str, str]] = set()
+        for d in self.deployments:
+            if (d.provider, d.model) in pairs:
+                raise ValueError(f"deployment {d.provider}/{d.model} is listed twice")
+            pairs.add((d.provider, d.model))
+        return self
+
+    @classmethod
+    def from_row(cls, row: ModelGroup) -> ModelGroupSpec:
+        settings = ModelGroupSettings.fields_of(row)
+        deployments = [DeploymentSpec.from_row(d) for d in sorted(row.deployments.all(), key=lambda d: d.id)]
+        return cls.model_construct(name=row.name, deployments=deployments, **settings)
+
+    def apply_to(self, row: ModelGroup) -> None:
+        for name in MODEL_GROUP_SETTINGS:
+            value = getattr(self, name)
+            setattr(row, name, list(value) if isinstance(value, list) else value)
+
+
+class ConfigSpec(Spec):
+    """A whole config file."""
+
+    providers: list[ProviderSpec] = Field(default_factory=list)
+    models: list[ModelGroupSpec] = Field(default_factory=list)
+
+    @field_validator("providers", "models", mode="before")
+    @classmethod
+    def _empty_section(cls, entries: Any) -> Any:
+        return [] if entries is None else entries
+
+    @field_validator("providers")
+    @classmethod
+    def _providers_unique(cls, providers: list[ProviderSpec]) -> list[ProviderSpec]:
+        _unique("provider", [p.name for p in providers])
+        return providers
+
+    @field_validator("models")
+    @classmethod
+    def _models_unique(cls, models: list[ModelGroupSpec]) -> list[ModelGroupSpec]:
+        _unique("model", [m.name for m in models])
+        return models
+
+
+def _unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} '{name}' is defined twice")
+        seen.add(name)
+
+
+def names_in(data: dict[str, Any], section: str) -> set[str]:
+    """The names a raw config section defines, before it is validated (for `Known`)."""
+    entries = data.get(section)
+    if not isinstance(entries, list):
+        return set()
+    return {e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
+
+
+# Explaining errors in the config file's words, for the importer and the admin forms alike.
+
+TYPE_NAMES = {
+    "float_type": "a number",
+    "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    # Where the entry is within what was validated, e.g. ("models", 0, "deployments", 1); () for
+    # the validated thing itself.
+    entry: tuple[int | str, ...]
+    # The key within the entry ("rpm", "headers.a"), "" for the entry as a whole.
+    field: str
+    text: str
+
+
+def problems(exc: ValidationError, spec: type[Spec]) -> list[Problem]:
+    """Each error of validating `spec`, the unknown keys of one entry together."""
+    found: list[Problem] = []
+    unknown: dict[tuple[int | str, ...], list[str]] = {}
+    for error in exc.errors():
+        entry, rest = _split(error["loc"])
+        if error["type"] == "extra_forbidden":
+            if entry not in unknown:
+                unknown[entry] = []
+                found.append(Problem(entry, "", ""))  # filled in below, in the order met
+            unknown[entry].append(".".join(map(str, rest)))
+            continue
+        found.append(Problem(entry, ".".join(map(str, rest)), _describe(error, ".".join(map(str, rest)))))
+    for i, problem in enumerate(found):
+        if problem.entry in unknown and not problem.text:
+            keys = sorted(unknown[problem.entry])
+            owner = _spec_at(spec, problem.entry)
+            what = "section(s)" if owner is ConfigSpec else "field(s)"
+            allowed = ", ".join(sorted(owner.model_fields, key=_name_first))
+            found[i] = Problem(
+                problem.entry, keys[0], f"unknown {what} {', '.join(keys)}; allowed: {allowed}"
+            )
+    return found
+
+
+ENTRY_LISTS: dict[str, type[Spec]] = {
+    "providers": ProviderSpec,
+    "models": ModelGroupSpec,
+    "deployments": DeploymentSpec,
+}
+
+
+def _split(loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], tuple[int | str, ...]]:
+    """("models", 0, "deployments", 1, "rpm") -> (("models", 0, "deployments", 1), ("rpm",))."""
+    i = 0
+    while i + 1 < len(loc) and loc[i] in ENTRY_LISTS and isinstance(loc[i + 1], int):
+        i += 2
+    return loc[:i], loc[i:]
+
+
+def _spec_at(spec: type[Spec], entry: tuple[int | str, ...]) -> type[Spec]:
+    return ENTRY_LISTS[str(entry[-2])] if entry else spec
+
+
+def _name_first(field: str) -> bool:
+    return field not in ("name", "provider", "model")
+
+
+def _describe(error: Any, field: str) -> str:
+    subject = f"'{field}' " if field else ""
+    kind = error["type"]
+    if kind in ("missing", "string_too_short"):
+        return f"{subject}is required"
+    if kind in ("model_type", "model_attributes_type"):
+        return f"{subject}must be a mapping"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "greater_than_equal":
+        return f"{subject}must not be negative"
+    if kind == "string_pattern_mismatch":
+        return f"{subject}may only hold letters, digits, '-' and '_'"
+    expected = TYPE_NAMES.get(kind)
+    if expected is None:
+        return f"{subject}{error['msg']}"
+    if isinstance(error["input"], bool):
+        return f"{subject}must be {expected}, not a boolean"
+    return f"{subject}must be {expected}, got {type(error['input']).__name__}"
