@@ -1,0 +1,95 @@
+"""The playground: try a prompt on one model (or 2–4 side by side) and see how the router served it.
+
+The page is one form; a small script (static/dashboard/playground.js) POSTs each model's request to
+`playground_stream` and reads the answer as server-sent events: `text` events while it streams,
+then one `summary` event carrying the rendered summary panel. Requests go through route() via
+routerapp.routing.interactive.converse, like `manage.py ask`, and leave history records like any.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import orjson
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.views import staff_required
+from routerapp import errors
+from routerapp.observability.drafts import RecordDraft
+from routerapp.routing import record_rejection
+from routerapp.routing.interactive import Summary, converse
+from routerapp.routing.table import load_table
+from routerapp.validation import chat_request
+
+MAX_COMPARE = 4
+ROLES = ("user", "assistant")
+
+
+@require_GET
+@staff_required
+def playground(request: HttpRequest) -> HttpResponse:
+    # Sync on purpose: the page renders `user` (a lazy ORM lookup). One table load per page view.
+    names = load_table().model_names()
+    return render(request, "dashboard/playground.html", {"models": names, "max_compare": MAX_COMPARE})
+
+
+def request_body(form: dict) -> dict:
+    """The OpenAI request body for the playground's form: validated by chat_request like /v1's."""
+    messages = [{"role": "system", "content": form["system"]}] if form.get("system") else []
+    for message in form.get("messages") or ():
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise errors.InvalidRequestError(
+                "Each message needs a role: user or assistant.", param="messages"
+            )
+        if str(message.get("content") or "").strip():
+            messages.append({"role": message["role"], "content": str(message["content"])})
+    body: dict = {"model": form.get("model"), "messages": messages, "stream": True}
+    for name in ("temperature", "max_tokens"):
+        if form.get(name) not in (None, ""):
+            body[name] = form[name]
+    return body
+
+
+@require_POST
+@staff_required
+async def playground_stream(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
+    form: dict = {}
+    try:
+        form = orjson.loads(request.body)
+        if not isinstance(form, dict):
+            raise errors.InvalidRequestError("The playground sends a JSON object.")
+        chat = chat_request(request_body(form))
+    except (orjson.JSONDecodeError, errors.RouterError) as exc:
+        error = (
+            exc if isinstance(exc, errors.RouterError) else errors.InvalidRequestError("Body is not JSON.")
+        )
+        model = form.get("model") if isinstance(form.get("model"), str) else "(invalid request)"
+        record_rejection(
+            RecordDraft(request_id=uuid.uuid4().hex, model=model, api_key_id=None), error, started
+        )
+        return JsonResponse(error.to_dict(), status=error.status)
+    return StreamingHttpResponse(
+        _events(chat),
+        content_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": chat.request_id},
+    )
+
+
+def _event(name: str, data: dict) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def _events(chat) -> AsyncIterator[bytes]:
+    async for piece in converse(chat):
+        if isinstance(piece, Summary):
+            # Rendered by the template (escaped); the script inserts it as it is.
+            html = render_to_string("dashboard/partials/playground_summary.html", {"s": piece})
+            yield _event("summary", {"html": html, "request_id": piece.request_id, "status": piece.status})
+        else:
+            yield _event("text", {"text": piece})
