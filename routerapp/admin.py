@@ -1,4 +1,5 @@
-"""Admin: providers, models, deployments and keys editable; history read-only. Secrets never shown."""
+"""Admin: providers, models, deployments and keys editable; history and statistics read-only.
+Secrets never shown. Actions live in routerapp/admin_actions.py."""
 
 from __future__ import annotations
 
@@ -6,9 +7,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count
 from pydantic import ValidationError
 
-from routerapp.models import ApiKey, Attempt, Deployment, ModelGroup, Provider, QueryRecord
+from routerapp import admin_actions
+from routerapp.models import (
+    ApiKey,
+    Attempt,
+    Deployment,
+    ErrorGroup,
+    ModelGroup,
+    Provider,
+    QueryRecord,
+    Span,
+    StatsRollup,
+)
+from routerapp.routing import breaker
 from routerapp.routing.strategies import STRATEGIES
 from routerapp.schema import (
     DEPLOYMENT_SETTINGS,
@@ -86,9 +100,17 @@ class ProviderForm(SchemaForm):
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
-    list_display = ["name", "kind", "base_url", "secret", "enabled"]
+    list_display = ["name", "kind", "base_url", "secret", "deployment_count", "enabled"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "base_url"]
+    actions = [admin_actions.test_providers, admin_actions.export_providers]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(deployment_total=Count("deployments"))
+
+    @admin.display(description="Deployments", ordering="deployment_total")
+    def deployment_count(self, obj: Provider) -> int:
+        return obj.deployment_total
 
     @admin.display(description="API key")
     def secret(self, obj: Provider) -> str:
@@ -131,9 +153,18 @@ class ModelGroupForm(SchemaForm):
 @admin.register(ModelGroup)
 class ModelGroupAdmin(admin.ModelAdmin):
     form = ModelGroupForm
-    list_display = ["name", "strategy", "fallbacks", "enabled"]
+    list_display = ["name", "strategy", "fallbacks", "deployment_count", "enabled", "updated_at"]
+    list_filter = ["strategy", "enabled"]
     search_fields = ["name"]
+    actions = [admin_actions.export_models]
     inlines = [DeploymentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(deployment_total=Count("deployments"))
+
+    @admin.display(description="Deployments", ordering="deployment_total")
+    def deployment_count(self, obj: ModelGroup) -> int:
+        return obj.deployment_total
 
 
 @admin.register(Deployment)
@@ -146,10 +177,23 @@ class DeploymentAdmin(admin.ModelAdmin):
         "weight",
         "health_status",
         "health_checked_at",
+        "cooldown",
         "enabled",
     ]
-    list_filter = ["provider", "health_status", "enabled"]
-    search_fields = ["upstream_model", "model_group__name"]
+    list_filter = ["provider", "model_group", "health_status", "enabled"]
+    search_fields = ["upstream_model", "model_group__name", "provider__name"]
+    list_select_related = ["provider", "model_group"]
+    readonly_fields = ["health_status", "health_error", "health_checked_at", "health_latency_ms"]
+    actions = [
+        admin_actions.enable_deployments,
+        admin_actions.disable_deployments,
+        admin_actions.reset_cooldowns,
+    ]
+
+    @admin.display(description="Cooling down")
+    def cooldown(self, obj: Deployment) -> str:
+        remaining = breaker.cooldown_remaining(obj.id)
+        return f"{remaining:.0f} s left" if remaining else "—"
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -172,7 +216,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
     ]
     readonly_fields = ["masked", "spent_usd", "created_at", "last_used_at"]
+    list_filter = ["enabled"]
     search_fields = ["name", "prefix"]
+    actions = [admin_actions.revoke_keys]
 
     @admin.display(description="Key")
     def masked(self, obj: ApiKey) -> str:
@@ -228,3 +274,65 @@ class QueryRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the router writes (history, spans, error groups, rollups): to look at, not to edit."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Attempt)
+class AttemptAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "query",
+        "deployment",
+        "retry",
+        "status",
+        "http_status",
+        "error_type",
+        "latency_ms",
+    ]
+    list_filter = ["status", "error_type", "deployment__provider"]
+    search_fields = ["query__request_id", "error_message"]
+    date_hierarchy = "created_at"
+    list_select_related = ["query", "deployment__provider"]
+
+
+@admin.register(Span)
+class SpanAdmin(ReadOnlyAdmin):
+    list_display = ["query", "position", "name", "status", "start_ms", "duration_ms"]
+    list_filter = ["name", "status"]
+    search_fields = ["query__request_id"]
+    list_select_related = ["query"]
+
+
+@admin.register(ErrorGroup)
+class ErrorGroupAdmin(ReadOnlyAdmin):
+    list_display = ["error_type", "message", "provider", "deployment", "count", "first_seen", "last_seen"]
+    list_filter = ["error_type", "provider"]
+    search_fields = ["message", "sample_message", "sample_request_id"]
+    date_hierarchy = "last_seen"
+    list_select_related = ["provider", "deployment__provider"]
+
+
+@admin.register(StatsRollup)
+class StatsRollupAdmin(ReadOnlyAdmin):
+    list_display = [
+        "hour",
+        "dimension",
+        "value",
+        "requests",
+        "errors",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+    ]
+    list_filter = ["dimension"]
+    search_fields = ["value"]
+    date_hierarchy = "hour"

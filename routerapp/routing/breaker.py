@@ -148,6 +148,14 @@ def open_until(dep_id: int, deadline: float) -> None:
     cache.delete(_probe_key(dep_id))
 
 
+def reset(dep_id: int) -> None:
+    """Close the breaker now and forget recent failures (an operator's "reset cooldown")."""
+    window, _ = minute_window()
+    cache.delete_many(
+        [_until_key(dep_id), _probe_key(dep_id), _fails_key(dep_id, window), _fails_key(dep_id, window - 1)]
+    )
+
+
 def cooldown_remaining(dep_id: int) -> float:
     until = cache.get(_until_key(dep_id))
     return max(0.0, until - time.time()) if until else 0.0
