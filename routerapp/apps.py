@@ -10,8 +10,10 @@ class RouterAppConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django_q.signals import post_spawn
 
         from routerapp import signals  # noqa: F401 - connects the config-change receivers
-        from routerapp.tasks import ensure_schedules
+        from routerapp.tasks import ensure_schedules, resume_batches_on_spawn
 
         post_migrate.connect(ensure_schedules, sender=self)
+        post_spawn.connect(resume_batches_on_spawn, dispatch_uid="router-resume-batches")

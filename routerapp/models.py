@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import datetime, timedelta
 
 from django.db import models
@@ -141,6 +142,8 @@ class ApiKey(models.Model):
     # Money spent so far; the history writer adds to it in batches.
     spent_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
     enabled = models.BooleanField(default=True)
+    # Admin keys manage the router through /api; client keys (the default) only call /v1.
+    is_admin = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
@@ -358,3 +361,158 @@ class StatsRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dimension}={self.value} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+# Batches: OpenAI's Batch API, run by the django-q2 workers (routerapp.batches holds the behaviour).
+
+
+def new_file_id() -> str:
+    return f"file-{uuid.uuid4().hex[:24]}"
+
+
+def new_batch_id() -> str:
+    return f"batch_{uuid.uuid4().hex[:24]}"
+
+
+class File(models.Model):
+    """An uploaded JSONL file (purpose "batch") or one a batch produced ("batch_output")."""
+
+    class Purpose(models.TextChoices):
+        BATCH = "batch"
+        BATCH_OUTPUT = "batch_output"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_file_id, editable=False)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="files")
+    filename = models.CharField(max_length=255)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    bytes = models.PositiveBigIntegerField(default=0)
+    # In the database, so every server process and worker reads the same file in any setup.
+    content = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # GET /v1/files: one key's files, newest first.
+            models.Index(fields=["api_key", "created_at"], name="file_key_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.filename}"
+
+
+class BatchQuerySet(models.QuerySet):
+    def unfinished(self) -> BatchQuerySet:
+        return self.filter(status__in=Batch.ACTIVE)
+
+
+class Batch(models.Model):
+    """One batch job: its input file, its status and timestamps as OpenAI reports them, its results."""
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating"
+        FAILED = "failed"
+        IN_PROGRESS = "in_progress"
+        FINALIZING = "finalizing"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+        CANCELLING = "cancelling"
+        CANCELLED = "cancelled"
+
+    # A worker still has something to do for a batch in one of these.
+    ACTIVE = (Status.VALIDATING, Status.IN_PROGRESS, Status.FINALIZING, Status.CANCELLING)
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_batch_id, editable=False)
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
+    )
+    # Kept as text too: the input file may be deleted while the batch lives on.
+    input_file_id = models.CharField(max_length=40)
+    endpoint = models.CharField(max_length=100)
+    completion_window = models.CharField(max_length=10, default="24h")
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALIDATING)
+    # Validation errors and why a batch stopped early: [{"code", "message", "param", "line"}].
+    errors = models.JSONField(default=list, blank=True)
+    output_file = models.ForeignKey(File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error_file = models.ForeignKey(File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    total = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    in_progress_at = models.DateTimeField(null=True, blank=True)
+    finalizing_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    cancelling_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The worker running the batch holds a lease and renews it; an expired lease means it died.
+    lease_owner = models.CharField(max_length=40, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "batches"
+        indexes = [
+            # GET /v1/batches: one key's batches, newest first.
+            models.Index(fields=["api_key", "created_at"], name="batch_key_created"),
+            # The resume schedule: unfinished batches.
+            models.Index(fields=["status"], name="batch_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress_percent(self) -> int:
+        return round(100 * (self.completed + self.failed) / self.total) if self.total else 0
+
+
+class BatchItem(models.Model):
+    """One line of a batch's input and what became of it. Stored as it goes, so a restarted worker
+    continues where the last one stopped."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    line = models.PositiveIntegerField(help_text="1-based line number in the input file.")
+    custom_id = models.CharField(max_length=512)
+    # The output line's id ("batch_req_…").
+    item_id = models.CharField(max_length=40)
+    model = models.CharField(max_length=200)
+    body = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # How many times a worker started this item: more than 1 only after a worker died mid-request.
+    runs = models.PositiveSmallIntegerField(default=0)
+    # The history record of the last run (QueryRecord.request_id).
+    request_id = models.CharField(max_length=40, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    # Set instead of a response when the item never got one: {"code", "message"}.
+    error = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch_id", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "line"], name="unique_batch_line"),
+            models.UniqueConstraint(fields=["batch", "custom_id"], name="unique_batch_custom_id"),
+        ]
+        indexes = [
+            # The worker: the next pending items of a batch in line order.
+            models.Index(fields=["batch", "status", "line"], name="batchitem_batch_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.custom_id} {self.status}"

@@ -186,8 +186,19 @@ ROUTER = {
     "CONNECT_TIMEOUT_S": env_float("ROUTER_CONNECT_TIMEOUT_S", 5.0),
     # The scheduled prune task deletes history older than this.
     "HISTORY_RETENTION_DAYS": int(os.environ.get("ROUTER_HISTORY_RETENTION_DAYS", "30")),
+    # The daily statistics task drops hourly rollups and error groups older than this.
+    "STATS_RETENTION_DAYS": int(os.environ.get("ROUTER_STATS_RETENTION_DAYS", "400")),
     # Record a trace (spans of authenticate, select, each attempt, stream) with every request.
     "TRACING": env_bool("ROUTER_TRACING", True),
+    # Batches (/v1/files, /v1/batches): upload limits, and how the workers run them.
+    "BATCH_MAX_FILE_BYTES": int(os.environ.get("ROUTER_BATCH_MAX_FILE_BYTES", str(100 * 1024 * 1024))),
+    "BATCH_MAX_LINES": int(os.environ.get("ROUTER_BATCH_MAX_LINES", "50000")),
+    # Requests of one batch in flight at once.
+    "BATCH_CONCURRENCY": int(os.environ.get("ROUTER_BATCH_CONCURRENCY", "4")),
+    # A worker renews its lease on a batch while it runs it; another takes over once it lapses.
+    "BATCH_LEASE_S": env_float("ROUTER_BATCH_LEASE_S", 60.0),
+    # One task runs a batch for at most this long, then queues the rest (below Q_CLUSTER's timeout).
+    "BATCH_SLICE_S": env_float("ROUTER_BATCH_SLICE_S", 90.0),
     # Bearer token for GET /metrics; empty disables the endpoint.
     "METRICS_TOKEN": os.environ.get("ROUTER_METRICS_TOKEN", ""),
 }

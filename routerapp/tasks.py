@@ -1,7 +1,8 @@
 """django-q2 entry points. Tasks are an interface: they take ids, call one core function, return a summary.
 
-Scheduled work (health checks, pruning) is declared in SCHEDULES and kept in the database by
-`ensure_schedules`, which runs after every `migrate`.
+Scheduled work (health checks, resuming batches, statistics upkeep, pruning) is declared in SCHEDULES
+and kept in the database by `ensure_schedules`, which runs after every `migrate`. An operator may
+change a schedule in the admin (django-q2's Schedule): `ensure_schedules` only creates missing ones.
 """
 
 from __future__ import annotations
@@ -31,18 +32,53 @@ def prune_history(days: int | None = None) -> str:
     return f"deleted {deleted} requests older than {days} days"
 
 
+def run_batch(batch_id: str) -> str:
+    from routerapp.batches import runner
+
+    return runner.run(batch_id)
+
+
+def resume_batches() -> str:
+    from routerapp.batches import runner
+
+    resumed = runner.resume_stale()
+    return f"{len(resumed)} batches queued again"
+
+
+def resume_batches_on_spawn(**kwargs) -> None:
+    """A worker process started (after a restart, say): pick up batches whose worker died."""
+    try:
+        resume_batches()
+    except Exception:  # a worker must start even when the database is briefly unavailable
+        logger.exception("could not resume batches")
+
+
+def compact_statistics(days: int | None = None) -> str:
+    """Drop hourly statistics and error groups older than ROUTER["STATS_RETENTION_DAYS"]."""
+    from routerapp.models import ErrorGroup, StatsRollup
+
+    days = days or settings.ROUTER["STATS_RETENTION_DAYS"]
+    cutoff = timezone.now() - timedelta(days=days)
+    hours = StatsRollup.objects.filter(hour__lt=cutoff).delete()[0]
+    groups = ErrorGroup.objects.filter(last_seen__lt=cutoff).delete()[0]
+    return f"deleted {hours} hourly rollups and {groups} error groups older than {days} days"
+
+
 # name -> (function path, schedule type, minutes); schedule types are django_q Schedule constants.
 SCHEDULES = {
     "router: health checks": ("routerapp.tasks.run_health_checks", "I", 1),
+    "router: resume batches": ("routerapp.tasks.resume_batches", "I", 1),
+    "router: statistics rollups": ("routerapp.tasks.compact_statistics", "D", None),
     "router: prune history": ("routerapp.tasks.prune_history", "H", None),
 }
 
 
 def ensure_schedules(**kwargs) -> None:
+    """Create the schedules that are missing; leave the ones an operator may have edited alone."""
     from django_q.models import Schedule
 
     for name, (func, schedule_type, minutes) in SCHEDULES.items():
-        Schedule.objects.update_or_create(
+        Schedule.objects.get_or_create(
             name=name,
             defaults={"func": func, "schedule_type": schedule_type, "minutes": minutes, "repeats": -1},
         )

@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError as NinjaAuthError
 from ninja.errors import HttpError, ValidationError
 
 from routerapp import errors
+from routerapp.api.batches import router as batches_router
 from routerapp.api.openai import json_response
 from routerapp.api.openai import router as openai_router
 from routerapp.api.stats import router as stats_router
@@ -68,6 +69,7 @@ openai_api = NinjaAPI(
     openapi_url=None,
 )
 openai_api.add_router("/", openai_router)
+openai_api.add_router("/", batches_router)
 install_error_handlers(openai_api)
 
 api = NinjaAPI(
