@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard import playground, views
+from dashboard import batches, playground, views
 
 app_name = "dashboard"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("history/<str:request_id>/", views.history_detail, name="history_detail"),
     path("playground/", playground.playground, name="playground"),
     path("playground/stream", playground.playground_stream, name="playground_stream"),
+    path("batches/", batches.batch_list, name="batches"),
+    path("batches/<str:batch_id>/", batches.batch_detail, name="batch_detail"),
+    path("files/<str:file_id>/", batches.batch_file, name="batch_file"),
 ]
