@@ -118,27 +118,17 @@ def history(request: HttpRequest) -> HttpResponse:
     rows = QueryRecord.objects.select_related("deployment__provider", "api_key")
     if form.is_valid():
         f = form.cleaned_data
-        if f["q"]:
-            # A range rather than LIKE: the unique index on request_id serves it.
-            prefix = f["q"].strip()
-            rows = rows.filter(request_id__gte=prefix, request_id__lt=prefix + "\U0010ffff")
-        if f["model"]:
-            rows = rows.filter(model=f["model"])
-        if f["status"]:
-            rows = rows.filter(status=f["status"])
-        if f["deployment"]:
-            rows = rows.filter(deployment_id=f["deployment"])
-        if f["key"]:
-            rows = rows.filter(api_key_id=f["key"])
-        if f["error_type"]:
-            # Only failures carry an error type; saying so lets the (status, created_at) index serve it.
-            rows = rows.filter(status=QueryRecord.Status.ERROR, error_type=f["error_type"].strip())
-        if f["window"]:
-            rows = rows.filter(created_at__gte=timezone.now() - stats.WINDOWS[f["window"]])
-        if f["slower_than"]:
-            rows = rows.filter(latency_ms__gt=f["slower_than"])
-        if f["before"]:
-            rows = rows.filter(created_at__lt=f["before"])
+        rows = rows.matching(
+            request_id_prefix=f["q"],
+            model=f["model"],
+            status=f["status"],
+            deployment_id=f["deployment"],
+            api_key_id=f["key"],
+            error_type=f["error_type"],
+            since=timezone.now() - stats.WINDOWS[f["window"]] if f["window"] else None,
+            slower_than_ms=f["slower_than"],
+            before=f["before"],
+        )
     # Newest first, paged by keyset ("created before T") rather than OFFSET: every filter above has an
     # index ending in created_at, so any page is an index range scan, even at millions of rows.
     page = list(rows.order_by("-created_at", "-id")[: HISTORY_PAGE + 1])

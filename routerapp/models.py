@@ -173,6 +173,44 @@ class QueryRecordQuerySet(models.QuerySet):
     def succeeded(self) -> QueryRecordQuerySet:
         return self.filter(status=QueryRecord.Status.OK)
 
+    def matching(
+        self,
+        *,
+        request_id_prefix: str = "",
+        model: str = "",
+        status: str = "",
+        deployment_id: int | None = None,
+        api_key_id: int | None = None,
+        error_type: str = "",
+        since: datetime | None = None,
+        slower_than_ms: float | None = None,
+        before: datetime | None = None,
+    ) -> QueryRecordQuerySet:
+        """The history filters (the History page and GET /api/queries); empty values filter nothing."""
+        rows = self
+        if request_id_prefix:
+            # A range rather than LIKE: the unique index on request_id serves it.
+            prefix = request_id_prefix.strip()
+            rows = rows.filter(request_id__gte=prefix, request_id__lt=prefix + "\U0010ffff")
+        if model:
+            rows = rows.filter(model=model)
+        if status:
+            rows = rows.filter(status=status)
+        if deployment_id:
+            rows = rows.filter(deployment_id=deployment_id)
+        if api_key_id:
+            rows = rows.filter(api_key_id=api_key_id)
+        if error_type:
+            # Only failures carry an error type; saying so lets the (status, created_at) index serve it.
+            rows = rows.filter(status=QueryRecord.Status.ERROR, error_type=error_type.strip())
+        if since:
+            rows = rows.filter(created_at__gte=since)
+        if slower_than_ms:
+            rows = rows.filter(latency_ms__gt=slower_than_ms)
+        if before:
+            rows = rows.filter(created_at__lt=before)
+        return rows
+
 
 class QueryRecord(models.Model):
     """One client request that reached the router, failed or not.

@@ -184,6 +184,8 @@ ROUTER = {
     "COOLDOWN_S": env_float("ROUTER_COOLDOWN_S", 5.0),
     "TIMEOUT_S": env_float("ROUTER_TIMEOUT_S", 60.0),
     "CONNECT_TIMEOUT_S": env_float("ROUTER_CONNECT_TIMEOUT_S", 5.0),
+    # A deployment failing its health check is skipped for this long (then probed again as usual).
+    "HEALTH_COOLDOWN_S": env_float("ROUTER_HEALTH_COOLDOWN_S", 30.0),
     # The scheduled prune task deletes history older than this.
     "HISTORY_RETENTION_DAYS": int(os.environ.get("ROUTER_HISTORY_RETENTION_DAYS", "30")),
     # The daily statistics task drops hourly rollups and error groups older than this.

@@ -15,8 +15,13 @@ from ninja.errors import HttpError, ValidationError
 
 from routerapp import errors
 from routerapp.api.batches import router as batches_router
+from routerapp.api.catalog import router as catalog_router
+from routerapp.api.config import router as config_router
+from routerapp.api.health import router as health_router
+from routerapp.api.keys import router as keys_router
 from routerapp.api.openai import json_response
 from routerapp.api.openai import router as openai_router
+from routerapp.api.queries import router as queries_router
 from routerapp.api.stats import router as stats_router
 
 logger = logging.getLogger(__name__)
@@ -79,4 +84,6 @@ api = NinjaAPI(
     docs_decorator=staff_member_required,
 )
 api.add_router("/", stats_router)
+for management_router in (keys_router, catalog_router, config_router, health_router, queries_router):
+    api.add_router("/", management_router)
 install_error_handlers(api)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from ninja.security import SessionAuthIsStaff
+from ninja.security.base import AuthBase
 
-from routerapp.errors import AuthenticationError
+from routerapp.errors import AuthenticationError, PermissionDeniedError
+from routerapp.models import ApiKey, hash_key
 from routerapp.observability.tracing import traced
 from routerapp.routing.table import KeyInfo, tables
 
@@ -35,3 +38,34 @@ async def authenticate(request: HttpRequest) -> KeyInfo:
         # Never echo the key back, not even in part.
         raise AuthenticationError("Incorrect API key provided.")
     return key
+
+
+class AdminKey(AuthBase):
+    """/api's management endpoints: an admin key (`apikey create NAME --admin`); a client key gets 403.
+
+    Looked up in the database rather than the routing table: these endpoints are sync and rare, and
+    a key revoked a moment ago must not manage anything, in any process.
+    """
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> ApiKey | None:
+        token = bearer_token(request)
+        if not token:
+            return None
+        key = ApiKey.objects.filter(key_hash=hash_key(token), enabled=True).first()
+        if key is None:
+            # A key was presented and is wrong: say so, rather than fall through to the session check.
+            raise AuthenticationError("Incorrect API key provided.")
+        if not key.is_admin:
+            raise PermissionDeniedError(
+                "This endpoint needs an admin key or a staff session; client keys can only call /v1.",
+                code="admin_required",
+            )
+        return key
+
+
+# The management API: a staff user's session (the admin's and dashboard's users) or an admin key.
+# The key first: the session check insists on a CSRF token, which API clients do not send.
+admin_auth = [AdminKey(), SessionAuthIsStaff()]

@@ -1,7 +1,9 @@
 """Health checks: probe every enabled deployment and record what it answered.
 
-`check_deployments` is the one core function: `manage.py healthcheck` and the django-q2 schedule
-(routerapp.tasks.run_health_checks) both call it. It is sync on purpose, for those callers; the
+`check_deployments` is the one core function: `manage.py healthcheck`, POST /api/health/check and
+the django-q2 schedule (routerapp.tasks.run_health_checks, every minute) call it. A failed probe
+feeds the breaker: the deployment is cooled down for ROUTER["HEALTH_COOLDOWN_S"], so clients are
+routed past it before one of them hits it; a passing probe closes a breaker whose cooldown is over. It is sync on purpose, for those callers; the
 probes themselves run concurrently on an event loop of their own, each bounded by a timeout.
 """
 
@@ -20,6 +22,7 @@ from routerapp import errors
 from routerapp.models import Deployment
 from routerapp.providers import adapter_for, close_clients
 from routerapp.providers.base import Timeouts
+from routerapp.routing import breaker
 from routerapp.routing.table import DeploymentInfo, load_table
 
 HEALTHY, UNHEALTHY = "healthy", "unhealthy"
@@ -47,7 +50,8 @@ def check_deployments(ids: Iterable[int] | None = None, *, timeout_s: float = 10
 
     Not for an event loop's thread: it runs its own loop (wrap it in sync_to_async from async code).
     """
-    deployments = sorted(load_table().deployments.values(), key=lambda d: d.id)
+    table = load_table()
+    deployments = sorted(table.deployments.values(), key=lambda d: d.id)
     if ids is not None:
         wanted = set(ids)
         deployments = [d for d in deployments if d.id in wanted]
@@ -61,6 +65,14 @@ def check_deployments(ids: Iterable[int] | None = None, *, timeout_s: float = 10
             health_checked_at=r.checked_at,
             health_latency_ms=round(r.latency_ms, 1),
         )
+    by_id = {d.id: d for d in deployments}
+    for r in results:
+        deployment = by_id[r.deployment_id]
+        if r.ok:
+            breaker.record_success(deployment)
+        # As the breaker itself does: never cool the only deployment of a model name.
+        elif (group := table.groups.get(deployment.group)) is not None and len(group.deployments) > 1:
+            breaker.open_until(deployment.id, time.time() + settings.ROUTER["HEALTH_COOLDOWN_S"])
     return results
 
 

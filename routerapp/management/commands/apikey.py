@@ -17,6 +17,9 @@ class Command(BaseCommand):
         create.add_argument("--models", default="", help="Comma-separated model names (default: all).")
         create.add_argument("--rpm", type=int, default=None, help="Requests per minute.")
         create.add_argument("--budget", default=None, help="Budget in USD.")
+        create.add_argument(
+            "--admin", action="store_true", help="An admin key: may manage the router through /api."
+        )
         sub.add_parser("list", help="List keys (prefixes only).")
         revoke = sub.add_parser("revoke", help="Disable a key.")
         revoke.add_argument("name")
@@ -24,7 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, **options):
         getattr(self, f"handle_{action}")(**options)
 
-    def handle_create(self, *, name: str, models: str, rpm: int | None, budget: str | None, **_):
+    def handle_create(
+        self, *, name: str, models: str, rpm: int | None, budget: str | None, admin: bool = False, **_
+    ):
         if ApiKey.objects.filter(name=name).exists():
             raise CommandError(f"a key named '{name}' already exists")
         if rpm is not None and rpm < 1:
@@ -38,8 +43,11 @@ class Command(BaseCommand):
             if budget_usd < 0:
                 raise CommandError("--budget must not be negative")
         allowed = [m.strip() for m in models.split(",") if m.strip()]
-        key, raw = ApiKey.create_key(name, allowed_models=allowed, rpm_limit=rpm, budget_usd=budget_usd)
-        self.stderr.write(f"created key '{key.name}' ({key.prefix}…); it is shown once, store it now:")
+        key, raw = ApiKey.create_key(
+            name, allowed_models=allowed, rpm_limit=rpm, budget_usd=budget_usd, is_admin=admin
+        )
+        kind = "admin key" if admin else "key"
+        self.stderr.write(f"created {kind} '{key.name}' ({key.prefix}…); it is shown once, store it now:")
         self.stdout.write(raw)
 
     def handle_list(self, **_):
