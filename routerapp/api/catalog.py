@@ -18,6 +18,7 @@ from routerapp import errors
 from routerapp.api.auth import admin_auth
 from routerapp.config import ConfigError, export_config, import_config
 from routerapp.models import ModelGroup, Provider
+from routerapp.schema import ModelGroupSpec, ProviderSpec
 
 router = Router(tags=["config"], auth=admin_auth)
 
@@ -38,6 +39,25 @@ PROVIDER_BODY = Body(..., openapi_examples={"provider": {"value": PROVIDER_EXAMP
 MODEL_BODY = Body(..., openapi_examples={"model": {"value": MODEL_EXAMPLE}})
 
 
+def documented_as(spec) -> dict:
+    """The request body's schema in the OpenAPI document: routerapp.schema's, the one definition."""
+    schema = spec.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:  # nested specs (a model's deployments) in place of "$defs" refs
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    body = {"content": {"application/json": {"schema": inline(schema)}}, "required": True}
+    return {"requestBody": body}
+
+
 def not_found(kind: str, name: str) -> errors.InvalidRequestError:
     return errors.InvalidRequestError(f"No {kind} named '{name}'.", status=404, code="not_found")
 
@@ -50,7 +70,7 @@ def apply(section: str, entry: dict[str, Any], *, source: str) -> None:
 
 
 def _entry(section: str, name: str) -> dict[str, Any] | None:
-    return next((e for e in export_config()[section] if e["name"] == name), None)
+    return next((e for e in export_config().get(section, []) if e["name"] == name), None)
 
 
 def _provider_out(entry: dict[str, Any]) -> dict[str, Any]:
@@ -73,10 +93,10 @@ def _named(payload: dict[str, Any], name: str) -> dict[str, Any]:
 
 @router.get("/providers")
 def list_providers(request: HttpRequest):
-    return [_provider_out(p) for p in export_config()["providers"]]
+    return [_provider_out(p) for p in export_config().get("providers", [])]
 
 
-@router.post("/providers", response={201: dict})
+@router.post("/providers", response={201: dict}, openapi_extra=documented_as(ProviderSpec))
 def create_provider(request: HttpRequest, payload: dict = PROVIDER_BODY):
     name = payload.get("name") if isinstance(payload, dict) else None
     if not isinstance(name, str) or not name:
@@ -99,7 +119,7 @@ def get_provider(request: HttpRequest, name: str):
     return _provider_out(entry)
 
 
-@router.put("/providers/{name}")
+@router.put("/providers/{name}", openapi_extra=documented_as(ProviderSpec))
 def put_provider(
     request: HttpRequest,
     name: str,
@@ -131,10 +151,10 @@ def delete_provider(request: HttpRequest, name: str):
 
 @router.get("/models")
 def list_models(request: HttpRequest):
-    return export_config()["models"]
+    return export_config().get("models", [])
 
 
-@router.post("/models", response={201: dict})
+@router.post("/models", response={201: dict}, openapi_extra=documented_as(ModelGroupSpec))
 def create_model(request: HttpRequest, payload: dict = MODEL_BODY):
     name = payload.get("name") if isinstance(payload, dict) else None
     if not isinstance(name, str) or not name:
@@ -157,7 +177,7 @@ def get_model(request: HttpRequest, name: str):
     return entry
 
 
-@router.put("/models/{name}")
+@router.put("/models/{name}", openapi_extra=documented_as(ModelGroupSpec))
 def put_model(
     request: HttpRequest,
     name: str,
