@@ -21,7 +21,9 @@ def run_health_checks(deployment_ids: list[int] | None = None) -> str:
 
     results = check_deployments(deployment_ids)
     unhealthy = [r for r in results if not r.ok]
-    return f"{len(results)} checked, {len(unhealthy)} unhealthy"
+    summary = f"{len(results)} checked, {len(unhealthy)} unhealthy"
+    logger.info("health checks: %s", summary)  # `serve` shows the schedules working
+    return summary
 
 
 def prune_history(days: int | None = None) -> str:
@@ -43,6 +45,8 @@ def resume_batches() -> str:
     from routerapp.batches import runner
 
     resumed = runner.resume_stale()
+    if resumed:
+        logger.info("batches queued again: %s", ", ".join(resumed))
     return f"{len(resumed)} batches queued again"
 
 
@@ -72,6 +76,18 @@ SCHEDULES = {
     "router: statistics rollups": ("routerapp.tasks.compact_statistics", "D", None),
     "router: prune history": ("routerapp.tasks.prune_history", "H", None),
 }
+
+
+def describe_schedules() -> list[str]:
+    """One line per schedule, for `serve` to show what the workers will run."""
+    from django_q.models import Schedule
+
+    return [
+        f"{s.name}: {s.get_schedule_type_display().lower()}"
+        + (f" ({s.minutes} min)" if s.schedule_type == Schedule.MINUTES else "")
+        + (f", next {s.next_run:%H:%M:%S}" if s.next_run else "")
+        for s in Schedule.objects.order_by("name")
+    ]
 
 
 def ensure_schedules(**kwargs) -> None:

@@ -44,3 +44,30 @@ def test_prune_task_deletes_only_history_older_than_the_retention():
     QueryRecord.objects.create(request_id="new", model="m", status="ok")
     assert run_task("routerapp.tasks.prune_history", 30) == "deleted 1 requests older than 30 days"
     assert list(QueryRecord.objects.values_list("request_id", flat=True)) == ["new"]
+
+
+def test_an_operators_edit_to_a_schedule_survives_the_next_migrate():
+    ensure_schedules()
+    Schedule.objects.filter(name="router: health checks").update(minutes=5)
+    ensure_schedules()
+    assert Schedule.objects.get(name="router: health checks").minutes == 5
+
+
+def test_serve_lists_the_schedules_the_workers_run():
+    from routerapp.tasks import describe_schedules
+
+    ensure_schedules()
+    lines = describe_schedules()
+    assert any(line.startswith("router: health checks: minutes (1 min)") for line in lines)
+    assert any(line.startswith("router: resume batches") for line in lines)
+    assert any(line.startswith("router: statistics rollups: daily") for line in lines)
+
+
+def test_the_statistics_task_drops_only_rollups_past_the_retention():
+    from routerapp.models import StatsRollup
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    StatsRollup.objects.create(dimension="all", value="", hour=now - timedelta(days=500))
+    StatsRollup.objects.create(dimension="all", value="", hour=now)
+    assert run_task("routerapp.tasks.compact_statistics", 400).startswith("deleted 1 hourly rollups")
+    assert StatsRollup.objects.get().hour == now

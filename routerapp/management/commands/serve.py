@@ -15,6 +15,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from routerapp.tasks import describe_schedules
+
 
 class Command(BaseCommand):
     help = "Serve the router (uvicorn) with the background worker cluster (django-q2)."
@@ -38,6 +40,8 @@ class Command(BaseCommand):
         if not no_worker:
             cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
             self.stdout.write(f"task worker cluster started (pid {cluster.pid})")
+            for line in describe_schedules():
+                self.stdout.write(f"  scheduled: {line}")
         self.stdout.write(f"serving on http://{host}:{port} with {workers} worker(s)")
         sys.stdout.flush()
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
