@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError as NinjaAuthError
 from ninja.errors import HttpError, ValidationError
 
 from routerapp import errors
+from routerapp.api.batch_admin import router as batch_admin_router
 from routerapp.api.batches import router as batches_router
 from routerapp.api.catalog import router as catalog_router
 from routerapp.api.config import router as config_router
@@ -84,6 +85,13 @@ api = NinjaAPI(
     docs_decorator=staff_member_required,
 )
 api.add_router("/", stats_router)
-for management_router in (keys_router, catalog_router, config_router, health_router, queries_router):
+for management_router in (
+    keys_router,
+    catalog_router,
+    config_router,
+    health_router,
+    queries_router,
+    batch_admin_router,
+):
     api.add_router("/", management_router)
 install_error_handlers(api)

@@ -66,11 +66,19 @@ def create_file(*, api_key_id: int | None, filename: str, content: bytes, purpos
         )
     return File.objects.create(
         api_key_id=api_key_id,
-        filename=filename[:255] or "upload.jsonl",
+        filename=clean_filename(filename),
         purpose=purpose,
         bytes=len(content),
         content=content,
     )
+
+
+def clean_filename(name: str) -> str:
+    """The uploaded name without its directories, quotes or control characters (it goes into a
+    Content-Disposition header when the file is downloaded)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(c for c in base if c.isprintable() and c not in "\"';")
+    return kept.strip()[:255] or "upload.jsonl"
 
 
 def file_object(file: File) -> dict:
@@ -192,9 +200,12 @@ def status(batch_id: str, *, api_key_id: int | None = None) -> Batch:
 
 
 def list_batches(
-    *, api_key_id: int | None, after: str | None = None, limit: int = 20
+    *, api_key_id: int | None, after: str | None = None, limit: int = 20, status: str | None = None
 ) -> tuple[list[Batch], bool]:
-    return _page(_owned(Batch.objects, api_key_id), after=after, limit=limit)
+    rows = _owned(Batch.objects.select_related("api_key"), api_key_id)
+    if status:
+        rows = rows.filter(status=status)
+    return _page(rows, after=after, limit=limit)
 
 
 def cancel(batch_id: str, *, api_key_id: int | None = None) -> Batch:

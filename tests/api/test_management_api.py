@@ -207,3 +207,22 @@ def test_history_is_listed_with_filters_and_one_request_with_its_attempts(admin,
     assert [a["deployment"] for a in detail["attempts"]] == ["up/ok"]
     assert detail["attempts"][0]["status"] == "ok"
     assert admin.get("/queries/nope").status_code == 404
+
+
+def test_operators_see_and_cancel_every_clients_batches(admin, upstream_model, client_for):
+    from tests.batches.helpers import jsonl, request_line
+
+    sdk = client_for(create_key(name="tenant"))
+    file = sdk.files.create(
+        file=("../../tmp/evil.jsonl", jsonl([request_line("a", "gpt-test")])), purpose="batch"
+    )
+    assert file.filename == "evil.jsonl"
+    batch = sdk.batches.create(
+        input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    listed = admin.get("/batches", params={"key": "tenant"}).json()
+    assert [(b["id"], b["key"], b["status"]) for b in listed["data"]] == [(batch.id, "tenant", "validating")]
+    assert admin.get("/batches", params={"key": "someone-else"}).json()["data"] == []
+    assert admin.get(f"/batches/{batch.id}").json()["input_file_id"] == file.id
+    assert admin.post(f"/batches/{batch.id}/cancel").json()["status"] == "cancelled"
+    assert sdk.batches.retrieve(batch.id).status == "cancelled"
