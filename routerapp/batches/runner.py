@@ -179,10 +179,21 @@ class Stop:
     reason: str = ""
     code: str = ""
     message: str = ""
+    # Wakes the lines waiting out a rate limit, so a cancel does not wait for them.
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     def set(self, reason: str, code: str = "", message: str = "") -> None:
         if not self.reason:
             self.reason, self.code, self.message = reason, code, message
+            self.stopped.set()
+
+    async def wait(self, seconds: float) -> bool:
+        """Sleep `seconds` unless told to stop first; True if told to stop."""
+        try:
+            await asyncio.wait_for(self.stopped.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
 
 @dataclass
@@ -264,9 +275,12 @@ class Run:
                     outcome = await route(request, key=key)
                 except errors.RateLimitError as exc:
                     # The key's (or every deployment's) rate limit: wait as told, then try again.
-                    if wait == RATE_LIMIT_WAITS or self.stop.reason:
+                    if wait == RATE_LIMIT_WAITS:
                         raise
-                    await asyncio.sleep(min(exc.retry_after or 1.0, MAX_RATE_LIMIT_WAIT_S))
+                    if await self.stop.wait(min(exc.retry_after or 1.0, MAX_RATE_LIMIT_WAIT_S)):
+                        # Stopped while waiting: the line never got an answer, so it is not done.
+                        await db(_unstart, item.pk)
+                        return
                     continue
                 assert isinstance(outcome, Completion)  # validation refuses streamed lines
                 status_code, body = 200, outcome.body
@@ -301,6 +315,12 @@ def _mark_running(item_id: int) -> bool:
         BatchItem.objects.filter(pk=item_id, status=BatchItem.Status.PENDING).update(
             status=BatchItem.Status.RUNNING, runs=F("runs") + 1, started_at=timezone.now()
         )
+    )
+
+
+def _unstart(item_id: int) -> None:
+    BatchItem.objects.filter(pk=item_id, status=BatchItem.Status.RUNNING).update(
+        status=BatchItem.Status.PENDING
     )
 
 

@@ -16,6 +16,7 @@ from routerapp.tasks import run_batch
 from tests.batches.helpers import jsonl, request_line, results, upload_and_create, wait_for
 from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
+from tests.routing.conftest import fresh_minute
 
 
 @pytest.fixture
@@ -199,3 +200,37 @@ def test_a_batch_that_runs_out_of_budget_stops_with_the_rest_marked_failed(model
     assert upstream.hits["ok"] == 1
     assert any(e.code == "budget_exceeded" for e in done.errors.data)
     assert Batch.objects.get(pk=batch.id).items.filter(status="pending").count() == 0
+
+
+def test_a_line_over_the_keys_rate_limit_waits_instead_of_failing(models, client_for):
+    fresh_minute()  # the key's limit counts within one minute window
+    client = client_for(create_key(name="metered", rpm_limit=3))
+    settings.ROUTER["BATCH_CONCURRENCY"], before = 1, settings.ROUTER["BATCH_CONCURRENCY"]
+    try:
+        batch = upload_and_create(client, [request_line(f"r{i}", "good") for i in range(5)])
+        worker = threading.Thread(target=run_batch, args=(batch.id,))
+        worker.start()
+
+        def refused_by_the_limit():
+            flush_history()
+            return QueryRecord.objects.filter(error_type="RateLimitError").exists()
+
+        # Three lines fill the key's minute; the fourth is refused by the limit and waits for the
+        # next minute rather than failing.
+        wait_for(refused_by_the_limit, what="the fourth line to meet the rate limit")
+        waiting = client.batches.retrieve(batch.id)
+        assert (waiting.status, waiting.request_counts.completed, waiting.request_counts.failed) == (
+            "in_progress",
+            3,
+            0,
+        )
+        # A cancel does not wait out the limit: the waiting line is simply not run.
+        client.batches.cancel(batch.id)
+        worker.join(30)
+        assert not worker.is_alive()
+    finally:
+        settings.ROUTER["BATCH_CONCURRENCY"] = before
+    done = client.batches.retrieve(batch.id)
+    output, failed = results(client, done)
+    assert done.status == "cancelled" and len(output) == 3
+    assert [r["error"]["code"] for r in failed] == ["batch_cancelled", "batch_cancelled"]
