@@ -47,3 +47,22 @@ def results(client: openai.OpenAI, batch) -> tuple[list[dict], list[dict]]:
     output = parse_jsonl(client.files.content(batch.output_file_id).text) if batch.output_file_id else []
     failed = parse_jsonl(client.files.content(batch.error_file_id).text) if batch.error_file_id else []
     return output, failed
+
+
+def worker_thread(batch_id: str):
+    """Run the batch's task in a thread of this process (as a django-q2 worker would, in its own)."""
+    import threading
+
+    from django.db import connection
+
+    from routerapp.tasks import run_batch
+
+    def work() -> None:
+        try:
+            run_batch(batch_id)
+        finally:
+            connection.close()  # this thread's own; django-q2 closes its workers' itself
+
+    thread = threading.Thread(target=work, name=f"worker-{batch_id}")
+    thread.start()
+    return thread

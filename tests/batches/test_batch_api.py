@@ -5,15 +5,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import openai
 import pytest
 from django.conf import settings
 
 from routerapp.models import Batch, BatchItem, QueryRecord
 from routerapp.tasks import run_batch
-from tests.batches.helpers import jsonl, request_line, results, upload_and_create, wait_for
+from tests.batches.helpers import jsonl, request_line, results, upload_and_create, wait_for, worker_thread
 from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
 from tests.routing.conftest import fresh_minute
@@ -151,8 +149,7 @@ def test_cancel_stops_the_lines_not_yet_started(client, upstream, models):
     settings.ROUTER["BATCH_CONCURRENCY"], before = 1, settings.ROUTER["BATCH_CONCURRENCY"]
     try:
         batch = upload_and_create(client, [request_line(f"r{i}", "slow") for i in range(30)])
-        worker = threading.Thread(target=run_batch, args=(batch.id,))
-        worker.start()
+        worker = worker_thread(batch.id)
         wait_for(
             lambda: client.batches.retrieve(batch.id).request_counts.completed >= 2, what="two lines done"
         )
@@ -208,8 +205,7 @@ def test_a_line_over_the_keys_rate_limit_waits_instead_of_failing(models, client
     settings.ROUTER["BATCH_CONCURRENCY"], before = 1, settings.ROUTER["BATCH_CONCURRENCY"]
     try:
         batch = upload_and_create(client, [request_line(f"r{i}", "good") for i in range(5)])
-        worker = threading.Thread(target=run_batch, args=(batch.id,))
-        worker.start()
+        worker = worker_thread(batch.id)
 
         def refused_by_the_limit():
             flush_history()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from routerapp.tasks import run_batch
-from tests.batches.helpers import request_line, upload_and_create
+from tests.batches.helpers import request_line, upload_and_create, worker_thread
 from tests.dashboard.test_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 - the fixture
 from tests.factories import create_key, create_model, create_provider
 
@@ -36,8 +34,7 @@ def test_the_progress_bar_of_a_running_batch_fills(browser, upstream, live_url, 
     page.evaluate("window.__marker = 'same page'")
 
     settings.ROUTER["BATCH_CONCURRENCY"], before = 1, settings.ROUTER["BATCH_CONCURRENCY"]
-    worker = threading.Thread(target=run_batch, args=(batch.id,))
-    worker.start()
+    worker = worker_thread(batch.id)
     try:
         # Part-way first, then full: the 2 s polling moves the bar while the worker runs.
         page.wait_for_function(
