@@ -10,12 +10,15 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from pydantic import ValidationError
 
-from routerapp import admin_actions
+from routerapp import admin_actions, batches
 from routerapp.models import (
     ApiKey,
     Attempt,
+    Batch,
+    BatchItem,
     Deployment,
     ErrorGroup,
+    File,
     ModelGroup,
     Provider,
     QueryRecord,
@@ -199,7 +202,7 @@ class DeploymentAdmin(admin.ModelAdmin):
 class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ["name", "allowed_models", "rpm_limit", "budget_usd", "enabled"]
+        fields = ["name", "allowed_models", "rpm_limit", "budget_usd", "enabled", "is_admin"]
 
 
 @admin.register(ApiKey)
@@ -213,10 +216,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "budget_usd",
         "spent_usd",
         "enabled",
+        "is_admin",
         "last_used_at",
     ]
     readonly_fields = ["masked", "spent_usd", "created_at", "last_used_at"]
-    list_filter = ["enabled"]
+    list_filter = ["enabled", "is_admin"]
     search_fields = ["name", "prefix"]
     actions = [admin_actions.revoke_keys]
 
@@ -234,6 +238,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             rpm_limit=obj.rpm_limit,
             budget_usd=obj.budget_usd,
             enabled=obj.enabled,
+            is_admin=obj.is_admin,
         )
         obj.pk = created.pk
         obj.key_hash, obj.prefix, obj.created_at = created.key_hash, created.prefix, created.created_at
@@ -336,3 +341,42 @@ class StatsRollupAdmin(ReadOnlyAdmin):
     list_filter = ["dimension"]
     search_fields = ["value"]
     date_hierarchy = "hour"
+
+
+# Batches: written by the workers; to look at, and to cancel (through the same core function as the API).
+
+
+@admin.register(File)
+class FileAdmin(ReadOnlyAdmin):
+    list_display = ["id", "filename", "purpose", "bytes", "api_key", "created_at"]
+    list_filter = ["purpose"]
+    search_fields = ["id", "filename", "api_key__name"]
+    exclude = ["content"]
+    list_select_related = ["api_key"]
+
+
+@admin.action(description="Cancel the selected batches")
+def cancel_batches(modeladmin, request, queryset) -> None:
+    cancelled = 0
+    for batch in queryset.filter(status__in=[Batch.Status.VALIDATING, Batch.Status.IN_PROGRESS]):
+        batches.cancel(batch.pk)
+        cancelled += 1
+    modeladmin.message_user(request, f"Cancelling {cancelled} batch(es); lines not yet started will not run.")
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyAdmin):
+    list_display = ["id", "api_key", "status", "total", "completed", "failed", "created_at", "completed_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "input_file_id", "api_key__name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["api_key"]
+    actions = [cancel_batches]
+
+
+@admin.register(BatchItem)
+class BatchItemAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "line", "custom_id", "model", "status", "status_code", "runs", "request_id"]
+    list_filter = ["status"]
+    search_fields = ["batch__id", "custom_id", "request_id"]
+    exclude = ["body", "response"]

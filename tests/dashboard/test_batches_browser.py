@@ -9,13 +9,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from tests.batches.helpers import request_line, upload_and_create, worker_thread
-from tests.dashboard.test_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 - the fixture
+from tests.dashboard.conftest import ARTIFACTS, CHROMIUM
 from tests.factories import create_key, create_model, create_provider
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
 
-def test_the_progress_bar_of_a_running_batch_fills(browser, upstream, live_url, client_for):  # noqa: F811
+def test_the_progress_bar_of_a_running_batch_fills(browser, upstream, live_url, client_for):
     provider = create_provider(name="up", kind="openai", base_url=upstream.base_url)
     create_model("slow", [(provider, "ok;delay=150")])
     User.objects.create_user("ops", password="a-long-test-password", is_staff=True)
