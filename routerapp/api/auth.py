@@ -1,18 +1,28 @@
-"""Client authentication for the OpenAI-compatible API: bearer keys checked against their hashes."""
+"""Who a caller is, for /v1 and /api alike: one django-ninja authenticator.
+
+A client key comes as `Authorization: Bearer KEY` or `x-api-key: KEY` and is resolved from the
+in-memory routing table by its SHA-256, so authenticating costs no database query. /api also
+accepts a staff user's Django session (the dashboard's audience); its management endpoints take an
+admin key or a staff session (`admin_auth`).
+"""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import SessionAuthIsStaff
 from ninja.security.base import AuthBase
 
 from routerapp.errors import AuthenticationError, PermissionDeniedError
 from routerapp.models import ApiKey, hash_key
-from routerapp.observability.tracing import traced
+from routerapp.observability.tracing import start_trace, traced
 from routerapp.routing.table import KeyInfo, tables
 
 
-def bearer_token(request: HttpRequest) -> str:
+def presented_key(request: HttpRequest) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -21,9 +31,34 @@ def bearer_token(request: HttpRequest) -> str:
     return request.headers.get("x-api-key", "").strip()
 
 
+class ClientKey(AuthBase):
+    """A client key from the routing table, or an OpenAI-shaped 401 naming what is wrong.
+
+    With `starts_request`, authenticating is the request's first stage: its clock and its trace
+    (when ROUTER["TRACING"] is on) start here, so the authenticate span is part of the waterfall.
+    """
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __init__(self, *, starts_request: bool = False) -> None:
+        super().__init__()
+        self.starts_request = starts_request
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.authenticate(request)
+
+    async def authenticate(self, request: HttpRequest) -> KeyInfo:
+        if self.starts_request:
+            started = time.perf_counter()
+            request.router_started = started  # type: ignore[attr-defined]  # read by request_started()
+            if settings.ROUTER["TRACING"]:
+                start_trace(started)  # the RecordDraft made for this request picks it up
+        return await resolve_key(presented_key(request))
+
+
 @traced("authenticate")
-async def authenticate(request: HttpRequest) -> KeyInfo:
-    token = bearer_token(request)
+async def resolve_key(token: str) -> KeyInfo:
     if not token:
         raise AuthenticationError(
             "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.",
@@ -40,6 +75,18 @@ async def authenticate(request: HttpRequest) -> KeyInfo:
     return key
 
 
+def client_key(request: HttpRequest) -> KeyInfo:
+    """The key an authenticated /v1 request came with."""
+    key = request.auth  # type: ignore[attr-defined]  # set by django-ninja
+    assert isinstance(key, KeyInfo)
+    return key
+
+
+def request_started(request: HttpRequest) -> float:
+    """When the request reached the router (a perf_counter value), as ClientKey noted it."""
+    return getattr(request, "router_started", None) or time.perf_counter()
+
+
 class AdminKey(AuthBase):
     """/api's management endpoints: an admin key (`apikey create NAME --admin`); a client key gets 403.
 
@@ -51,7 +98,7 @@ class AdminKey(AuthBase):
     openapi_scheme = "bearer"
 
     def __call__(self, request: HttpRequest) -> ApiKey | None:
-        token = bearer_token(request)
+        token = presented_key(request)
         if not token:
             return None
         key = ApiKey.objects.filter(key_hash=hash_key(token), enabled=True).first()
@@ -66,6 +113,9 @@ class AdminKey(AuthBase):
         return key
 
 
-# The management API: a staff user's session (the admin's and dashboard's users) or an admin key.
-# The key first: the session check insists on a CSRF token, which API clients do not send.
+# /v1: keys only. /api/stats and /api/errors: a staff session, or a key (which then sees its own
+# traffic only). The management API: an admin key or a staff session; the key first, because the
+# session check insists on a CSRF token, which API clients do not send.
+v1_auth = ClientKey(starts_request=True)
+api_auth = [SessionAuthIsStaff(), ClientKey()]
 admin_auth = [AdminKey(), SessionAuthIsStaff()]

@@ -12,11 +12,11 @@ from ninja import Router, Schema
 from pydantic import ValidationError
 
 from routerapp import batches, errors
-from routerapp.api.auth import authenticate
+from routerapp.api.auth import client_key, v1_auth
 from routerapp.api.openai import json_response, read_body
 from routerapp.validation import parse_body
 
-router = Router(tags=["batches"])
+router = Router(tags=["batches"], auth=v1_auth)
 
 # Multipart framing around the file: the field names, the boundary lines, the part headers.
 MULTIPART_SLACK_BYTES = 64 * 1024
@@ -64,7 +64,7 @@ def _read_upload(request: HttpRequest) -> tuple[str, bytes, str]:
 
 @router.post("/files")
 async def create_file(request: HttpRequest):
-    key = await authenticate(request)
+    key = client_key(request)
     filename, content, purpose = _read_upload(request)
     file = await _core(
         batches.create_file, api_key_id=key.id, filename=filename, content=content, purpose=purpose
@@ -80,7 +80,7 @@ async def list_files(
     limit: int = 10_000,
     order: str = "desc",
 ):
-    key = await authenticate(request)
+    key = client_key(request)
     files, more = await _core(
         batches.list_files, api_key_id=key.id, purpose=purpose, after=after, limit=limit, order=order
     )
@@ -89,13 +89,13 @@ async def list_files(
 
 @router.get("/files/{file_id}")
 async def get_file(request: HttpRequest, file_id: str):
-    key = await authenticate(request)
+    key = client_key(request)
     return json_response(batches.file_object(await _core(batches.get_file, file_id, api_key_id=key.id)))
 
 
 @router.get("/files/{file_id}/content")
 async def file_content(request: HttpRequest, file_id: str):
-    key = await authenticate(request)
+    key = client_key(request)
     file, content = await _core(batches.file_content, file_id, api_key_id=key.id)
     return HttpResponse(
         content,
@@ -106,7 +106,7 @@ async def file_content(request: HttpRequest, file_id: str):
 
 @router.delete("/files/{file_id}")
 async def delete_file(request: HttpRequest, file_id: str):
-    key = await authenticate(request)
+    key = client_key(request)
     await _core(batches.delete_file, file_id, api_key_id=key.id)
     return json_response({"id": file_id, "object": "file", "deleted": True})
 
@@ -120,7 +120,7 @@ class BatchIn(Schema):
 
 @router.post("/batches")
 async def create_batch(request: HttpRequest):
-    key = await authenticate(request)
+    key = client_key(request)
     try:
         payload = BatchIn.model_validate(parse_body(read_body(request)))
     except ValidationError as exc:
@@ -140,18 +140,18 @@ async def create_batch(request: HttpRequest):
 
 @router.get("/batches")
 async def list_batches(request: HttpRequest, after: str | None = None, limit: int = 20):
-    key = await authenticate(request)
+    key = client_key(request)
     rows, more = await _core(batches.list_batches, api_key_id=key.id, after=after, limit=limit)
     return _page([batches.batch_object(b) for b in rows], more)
 
 
 @router.get("/batches/{batch_id}")
 async def get_batch(request: HttpRequest, batch_id: str):
-    key = await authenticate(request)
+    key = client_key(request)
     return json_response(batches.batch_object(await _core(batches.status, batch_id, api_key_id=key.id)))
 
 
 @router.post("/batches/{batch_id}/cancel")
 async def cancel_batch(request: HttpRequest, batch_id: str):
-    key = await authenticate(request)
+    key = client_key(request)
     return json_response(batches.batch_object(await _core(batches.cancel, batch_id, api_key_id=key.id)))

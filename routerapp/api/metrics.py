@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from routerapp.api.auth import bearer_token
+from routerapp.api.auth import presented_key
 
 
 @require_GET
@@ -23,7 +23,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     token = settings.ROUTER["METRICS_TOKEN"]
     if not token:
         raise Http404("metrics are disabled: set ROUTER_METRICS_TOKEN")
-    if not hmac.compare_digest(bearer_token(request).encode(), token.encode()):
+    if not hmac.compare_digest(presented_key(request).encode(), token.encode()):
         return HttpResponse("unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"})
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

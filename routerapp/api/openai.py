@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator
 
 import orjson
@@ -12,14 +10,12 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from routerapp import errors
-from routerapp.api.auth import authenticate
-from routerapp.observability.drafts import RecordDraft
-from routerapp.observability.tracing import start_trace
-from routerapp.routing import Completion, StreamSession, record_rejection, route
+from routerapp.api.auth import client_key, request_started, v1_auth
+from routerapp.routing import Completion, StreamSession, record_rejected, route
 from routerapp.routing.table import tables
 from routerapp.validation import chat_request, parse_body
 
-router = Router(tags=["openai"])
+router = Router(tags=["openai"], auth=v1_auth)
 
 JSON = "application/json"
 
@@ -41,20 +37,15 @@ def read_body(request: HttpRequest) -> bytes:
 
 @router.post("/chat/completions")
 async def chat_completions(request: HttpRequest):
-    started = time.perf_counter()
-    if settings.ROUTER["TRACING"]:
-        start_trace(started)  # the RecordDraft made for this request picks it up
-    key = await authenticate(request)
+    started = request_started(request)
+    key = client_key(request)
     data: dict = {}
     try:
         data = parse_body(read_body(request))
         chat = chat_request(data)
     except errors.RouterError as exc:
         # Authenticated requests leave a record even when their body is unusable.
-        model = data.get("model") if isinstance(data.get("model"), str) else "(invalid request)"
-        record_rejection(
-            RecordDraft(request_id=uuid.uuid4().hex, model=model, api_key_id=key.id), exc, started
-        )
+        record_rejected(exc, key=key, started=started, model=data.get("model"))
         raise
     outcome = await route(chat, key=key, started=started)
     headers = {
@@ -82,7 +73,7 @@ async def sse(session: StreamSession) -> AsyncIterator[bytes]:
 
 @router.get("/models")
 async def list_models(request: HttpRequest):
-    key = await authenticate(request)
+    key = client_key(request)
     table = await tables.get()
     names = [name for name in table.model_names() if key.may_use(name)]
     return json_response(
@@ -95,7 +86,7 @@ async def list_models(request: HttpRequest):
 
 @router.get("/models/{name}")
 async def get_model(request: HttpRequest, name: str):
-    key = await authenticate(request)
+    key = client_key(request)
     table = await tables.get()
     if name not in table.groups or not key.may_use(name):
         raise errors.ModelNotFoundError(f"The model '{name}' does not exist or you do not have access to it.")

@@ -1,7 +1,7 @@
 """GET /api/stats and GET /api/errors: the statistics the dashboard shows, as JSON.
 
 Who may ask: a staff user's Django session sees everything (the dashboard's audience); a client
-API key (Authorization: Bearer sk-rt-…) sees the totals of its own traffic only, never another
+API key (Authorization: Bearer sk-rt-… or x-api-key) sees the totals of its own traffic only, never another
 tenant's requests or spend.
 """
 
@@ -13,21 +13,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
-from ninja.security import HttpBearer, SessionAuthIsStaff
 
 from routerapp import stats
-from routerapp.models import ApiKey, hash_key
+from routerapp.api.auth import api_auth
 
-
-class ClientKey(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return ApiKey.objects.filter(key_hash=hash_key(token), enabled=True).first()
-
-
-router = Router(tags=["stats"], auth=[SessionAuthIsStaff(), ClientKey()])
-
-Window = Literal["5m", "1h", "24h", "7d"]
-Grouping = Literal["model", "deployment", "provider", "key"]
+router = Router(tags=["stats"], auth=api_auth)
 
 
 def _key_scope(request: HttpRequest) -> int | None:
@@ -36,7 +26,12 @@ def _key_scope(request: HttpRequest) -> int | None:
 
 
 @router.get("/stats")
-def get_stats(request: HttpRequest, window: Window = "1h", by: Grouping | None = None, series: bool = False):
+def get_stats(
+    request: HttpRequest,
+    window: stats.WindowName = "1h",
+    by: stats.GroupingName | None = None,
+    series: bool = False,
+):
     """Requests, RPS, error rates by type, p50/p95/p99 latency and time to first token, tokens, cost
     and the slowest requests over the window, overall and per group."""
     key_id = _key_scope(request)
@@ -52,7 +47,9 @@ def get_stats(request: HttpRequest, window: Window = "1h", by: Grouping | None =
 
 
 @router.get("/errors")
-def get_errors(request: HttpRequest, window: Window = "24h", order: Literal["recent", "count"] = "recent"):
+def get_errors(
+    request: HttpRequest, window: stats.WindowName = "24h", order: Literal["recent", "count"] = "recent"
+):
     """Failures grouped by error type, provider, deployment and normalised message."""
     if _key_scope(request) is not None:
         raise HttpError(403, "Error groups span every client; they need a staff session.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,22 @@ def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
     )
 
 
-def record_rejection(draft: RecordDraft, error: errors.RouterError, started: float) -> None:
-    """Leave a history record for a request that failed before or during routing."""
+def record_rejected(
+    error: errors.RouterError, *, key: KeyInfo | None, started: float, model: object = None
+) -> str:
+    """Leave a history record for a request refused before routing (an unusable body, say), and
+    return its request id. Every interface that authenticates a caller calls this, so each request
+    that reached the router is in the history, whichever door it came through."""
+    draft = RecordDraft(
+        request_id=uuid.uuid4().hex,
+        model=model if isinstance(model, str) else "(invalid request)",
+        api_key_id=key.id if key else None,
+    )
+    _record_failure(draft, error, started)
+    return draft.request_id
+
+
+def _record_failure(draft: RecordDraft, error: errors.RouterError, started: float) -> None:
     draft.fail(error)
     draft.latency_ms = (time.perf_counter() - started) * 1000
     writer.submit(draft)
@@ -108,7 +123,7 @@ async def route(
         # that is all of it.
         upstream_s = attempter.upstream_s if attempter is not None else 0.0
         exc.overhead_ms = draft.overhead_ms = (time.perf_counter() - started - upstream_s) * 1000
-        record_rejection(draft, exc, started)
+        _record_failure(draft, exc, started)
         raise
     except asyncio.CancelledError:
         # The client went away while we waited on an upstream: still a request that reached us.
@@ -172,4 +187,4 @@ def _finish_stream(session: StreamSession, error: errors.RouterError | None, key
     writer.submit(draft)
 
 
-__all__ = ["Completion", "StreamSession", "record_rejection", "route", "new_draft"]
+__all__ = ["Completion", "StreamSession", "record_rejected", "route", "new_draft"]

@@ -20,7 +20,8 @@ from tests.factories import create_key, create_model, create_provider, record_dr
 
 
 @pytest.fixture
-def traffic(db):
+def traffic(transactional_db):
+    # Committed: the authenticator reads keys through the routing table, loaded in a pool thread.
     provider = create_provider(name="sim", kind="simulated")
     group = create_model("fast", [(provider, "small")])
     create_model("smart", [(provider, "large")])
@@ -161,3 +162,8 @@ def test_metrics_need_the_bearer_token_and_count_requests(served, live_url, clie
         in text
     )
     assert "router_cost_usd_total" in text and "router_overhead_seconds_count" in text
+
+
+def test_the_stats_api_takes_the_key_as_x_api_key_too(client, traffic):
+    body = client.get("/api/stats", {"window": "24h"}, headers={"x-api-key": traffic["key"]}).json()
+    assert body["total"]["requests"] == 10
