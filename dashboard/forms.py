@@ -2,15 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
+from routerapp import stats
 from routerapp.models import ApiKey, Deployment, ModelGroup, QueryRecord
 
-WINDOW_CHOICES = [
-    ("", "any time"),
-    ("5m", "last 5 min"),
-    ("1h", "last hour"),
-    ("24h", "last 24 h"),
-    ("7d", "last 7 days"),
-]
+WINDOW_CHOICES = [("", "any time"), *stats.WINDOW_LABELS.items()]
 
 
 class HistoryFilter(forms.Form):

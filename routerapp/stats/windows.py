@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 WINDOWS: dict[str, timedelta] = {
     "5m": timedelta(minutes=5),
@@ -12,7 +12,17 @@ WINDOWS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
 }
+# How pages name them.
+WINDOW_LABELS = {"5m": "last 5 min", "1h": "last hour", "24h": "last 24 h", "7d": "last 7 days"}
 GROUPINGS = ("model", "deployment", "provider", "key")
+
+if TYPE_CHECKING:
+    WindowName = str
+    GroupingName = str
+else:
+    # The same names as types, for django-ninja to validate query parameters against.
+    WindowName = Literal[tuple(WINDOWS)]
+    GroupingName = Literal[GROUPINGS]
 PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 # Windows up to this long read raw rows; longer ones read the hourly rollups.
 RAW_UP_TO = timedelta(hours=1)
