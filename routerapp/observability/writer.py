@@ -76,7 +76,7 @@ class HistoryWriter:
             # GIL from the event loop serving requests (measured: a few % of CPU per request and the
             # c=1 p99). submit() cuts the sleep short once a full batch is waiting.
             if self._queue.qsize() < max_rows - 1:
-                self._full.wait(interval)
+                self._pause(interval)
             self._full.clear()
             while len(batch) < max_rows:
                 try:
@@ -118,6 +118,10 @@ class HistoryWriter:
 
     def pending(self) -> int:
         return self._unwritten
+
+    def _pause(self, seconds: float) -> None:
+        """Wait for company: up to `seconds`, or until a full batch is queued (tests hold it)."""
+        self._full.wait(seconds)
 
     def _write(self, batch: list[RecordDraft]) -> None:
         in_writer = threading.current_thread() is self._thread

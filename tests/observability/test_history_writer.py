@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -19,15 +20,30 @@ from tests.factories import create_key, create_model, create_provider, record_dr
 
 
 class RecordingWriter(HistoryWriter):
-    """The real writer, noting when each batch landed and how big it was."""
+    """The real writer, noting each batch's size and each pause it takes for company.
+
+    A pause lasts until the test lets it end (`resume()`) or a full batch cuts it short, as the
+    interval would: the test, not the wall clock, decides when the interval is over.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.batches: list[tuple[float, int]] = []
+        self.batches: list[int] = []
+        self.pauses: list[float] = []
+        self._resume = threading.Event()
+
+    def _pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        while not (self._resume.is_set() or self._full.is_set() or self._stopping):
+            time.sleep(0.001)
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
 
     def _write(self, batch):
         super()._write(batch)
-        self.batches.append((time.monotonic(), len(batch)))
+        self.batches.append(len(batch))
 
 
 @pytest.fixture
@@ -54,24 +70,22 @@ def wait_for(condition, timeout: float = 3.0) -> None:
 
 def test_a_trickle_is_written_as_one_batch_after_the_flush_interval(history_writer):
     writer = history_writer(flush_s=0.25, rows=200)
-    submitted = time.monotonic()
     for _ in range(5):
         writer.submit(record_draft())
-    wait_for(lambda: writer.written == 5)
-    landed, size = writer.batches[0]
-    assert size == 5 and len(writer.batches) == 1
-    assert 0.2 <= landed - submitted < 0.25 + 0.5  # waited for company, then no longer than that
+    wait_for(lambda: writer.pauses == [0.25])  # the writer waits the interval for company
+    assert writer.batches == [] and QueryRecord.objects.count() == 0
+    writer.resume()  # the interval is over
+    wait_for(lambda: writer.batches == [5])
     assert QueryRecord.objects.count() == 5
 
 
 def test_a_burst_is_written_in_batches_of_the_row_limit_without_waiting(history_writer):
     writer = history_writer(flush_s=30, rows=50)
-    submitted = time.monotonic()
     for _ in range(120):
         writer.submit(record_draft())
-    wait_for(lambda: len(writer.batches) >= 2)  # `written` moves before RecordingWriter notes the batch
-    assert [size for _, size in writer.batches[:2]] == [50, 50]
-    assert writer.batches[1][0] - submitted < 2  # full batches do not wait for the 30 s interval
+    # Nobody ends the 30 s pauses: only full batches cut them short.
+    wait_for(lambda: len(writer.batches) >= 2)
+    assert writer.batches[:2] == [50, 50]
     assert writer.pending() == 20
 
 
