@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import httpx
@@ -165,9 +164,7 @@ def test_usage_based_spreads_traffic_in_proportion_to_the_limits(up, upstream, l
     fresh_minute()
     create_model("m", [(up, "ok;n=a", {"rpm": 20}), (up, "ok;n=b", {"rpm": 60})], strategy="usage-based")
     key = create_key()
-    began = time.monotonic()
     for _ in range(40):
         assert ask(live_url, key, "m").status_code == 200
-    assert time.monotonic() - began < 8
     assert upstream.hits["ok;n=a"] == pytest.approx(10, abs=2)
     assert upstream.hits["ok;n=b"] == pytest.approx(30, abs=2)
