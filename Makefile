@@ -28,6 +28,7 @@ test: install
 lint: install
 	$(BIN)/ruff check routerapp dashboard tests
 	$(BIN)/ruff format --check routerapp dashboard tests
+	$(BIN)/mypy
 
 bench: install
 	bench/run.sh

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from routerapp import stats
@@ -23,15 +25,20 @@ class HistoryFilter(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "any model")] + [
-            (n, n) for n in ModelGroup.objects.order_by("name").values_list("name", flat=True)
-        ]
-        self.fields["deployment"].choices = [("", "any deployment")] + [
-            (d.id, d.label)
-            for d in Deployment.objects.select_related("provider").order_by(
-                "provider__name", "upstream_model"
-            )
-        ]
-        self.fields["key"].choices = [("", "any key")] + list(
-            ApiKey.objects.order_by("name").values_list("id", "name")
+        self._set_choices(
+            "model",
+            [("", "any model")]
+            + [(n, n) for n in ModelGroup.objects.order_by("name").values_list("name", flat=True)],
         )
+        deployments = Deployment.objects.select_related("provider").order_by(
+            "provider__name", "upstream_model"
+        )
+        self._set_choices("deployment", [("", "any deployment")] + [(d.id, d.label) for d in deployments])
+        self._set_choices(
+            "key", [("", "any key")] + list(ApiKey.objects.order_by("name").values_list("id", "name"))
+        )
+
+    def _set_choices(self, name: str, choices: list[tuple[Any, str]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices

@@ -4,31 +4,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.decorators import user_passes_test
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django_htmx.middleware import HtmxDetails
 
 from dashboard.forms import HistoryFilter
 from routerapp import stats
 from routerapp.models import Attempt, Deployment, ErrorGroup, QueryRecord
 
-# The dashboard shows every client's traffic and spend: staff only, like the admin it logs in through.
-staff_required = user_passes_test(lambda u: u.is_active and u.is_staff)
-
 HISTORY_PAGE = 50
 
 
-def _page(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
+class HtmxHttpRequest(HttpRequest):
+    # What django-htmx's middleware adds, for the type checker.
+    htmx: HtmxDetails
+
+
+def _page(request: HtmxHttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
     context["windows"] = list(stats.WINDOWS)
     context["partial"] = partial
     return render(request, partial if request.htmx else template, context)
 
 
 @require_GET
-@staff_required
-def overview(request: HttpRequest) -> HttpResponse:
+# The dashboard shows every client's traffic and spend: staff only, like the admin it logs in through.
+@staff_member_required
+def overview(request: HtmxHttpRequest) -> HttpResponse:
     window = stats.parse_window(request.GET.get("window"))
     numbers = stats.WindowStats(window, "deployment")  # one read of the rollups for all panels
     report = numbers.report()
@@ -58,8 +62,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def latency(request: HttpRequest) -> HttpResponse:
+@staff_member_required
+def latency(request: HtmxHttpRequest) -> HttpResponse:
     window = stats.parse_window(request.GET.get("window"))
     by = stats.parse_grouping(request.GET.get("by")) or "deployment"
     metric = request.GET.get("metric") if request.GET.get("metric") in stats.PERCENTILES else "p95"
@@ -82,8 +86,8 @@ def latency(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def errors(request: HttpRequest) -> HttpResponse:
+@staff_member_required
+def errors(request: HtmxHttpRequest) -> HttpResponse:
     window = stats.parse_window(request.GET.get("window"), default="24h")
     order = "count" if request.GET.get("order") == "count" else "recent"
     return _page(
@@ -95,8 +99,8 @@ def errors(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def error_group(request: HttpRequest, group_id: int) -> HttpResponse:
+@staff_member_required
+def error_group(request: HtmxHttpRequest, group_id: int) -> HttpResponse:
     group = get_object_or_404(
         ErrorGroup.objects.select_related("provider", "deployment__provider"), pk=group_id
     )
@@ -112,8 +116,8 @@ def error_group(request: HttpRequest, group_id: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def history(request: HttpRequest) -> HttpResponse:
+@staff_member_required
+def history(request: HtmxHttpRequest) -> HttpResponse:
     form = HistoryFilter(request.GET or None)
     rows = QueryRecord.objects.select_related("deployment__provider", "api_key")
     if form.is_valid():
@@ -149,8 +153,8 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def history_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+@staff_member_required
+def history_detail(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
     record = (
         QueryRecord.objects.select_related("deployment__provider", "deployment__model_group", "api_key")
         .filter(request_id=request_id)

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.forms.models import construct_instance
 from pydantic import ValidationError
 
 from routerapp import admin_actions, batches
@@ -48,10 +49,12 @@ class SchemaForm(forms.ModelForm):
         """What to validate, as config keys, and the names it may refer to."""
         raise NotImplementedError
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # the form's values are on self.instance now
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if self.errors:
-            return
+            return cleaned
+        # The form's values on the row, as ModelForm does again when it validates the model.
+        construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
         data, known = self.spec_input()
         try:
             self.spec.model_validate(data, context=known)
@@ -60,6 +63,7 @@ class SchemaForm(forms.ModelForm):
                 key = problem.field.split(".")[0]
                 column = self.spec.COLUMNS.get(key, key)
                 self.add_error(column if column in self.fields else None, problem.text)
+        return cleaned
 
 
 class ProviderForm(SchemaForm):
@@ -253,7 +257,7 @@ class AttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["deployment", "retry", "status", "http_status", "error_type", "start_ms", "latency_ms"]
-    readonly_fields = fields
+    readonly_fields = ["deployment", "retry", "status", "http_status", "error_type", "start_ms", "latency_ms"]
 
 
 @admin.register(QueryRecord)

@@ -78,7 +78,8 @@ def _entry_name(problem: Problem, data: dict[str, Any]) -> str:
     """("models", 0, "deployments", 1) -> "models[0] (fast).deployments[1]"."""
     if not problem.entry:
         return problem.field.split(".")[0] or "file"
-    parts, node = [], data
+    parts: list[str] = []
+    node: Any = data
     for section, index in zip(problem.entry[::2], problem.entry[1::2], strict=True):
         entries = node.get(str(section)) if isinstance(node, dict) else None
         node = entries[int(index)] if isinstance(entries, list) else None

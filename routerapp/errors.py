@@ -92,7 +92,7 @@ class ProviderUnavailableError(RouterError):
 class InvalidRequestError(RouterError):
     status = 400
     type = "invalid_request_error"
-    code = None
+    code: str | None = None
 
 
 class ContextWindowExceededError(InvalidRequestError):

@@ -30,9 +30,9 @@ def prune_history(days: int | None = None) -> str:
     """Delete history older than ROUTER["HISTORY_RETENTION_DAYS"] (or `days`)."""
     from routerapp.retention import prune_history as prune
 
-    days = days or settings.ROUTER["HISTORY_RETENTION_DAYS"]
-    deleted = prune(older_than=timedelta(days=days))
-    return f"deleted {deleted} requests older than {days} days"
+    keep_days: int = days or settings.ROUTER["HISTORY_RETENTION_DAYS"]
+    deleted = prune(older_than=timedelta(days=keep_days))
+    return f"deleted {deleted} requests older than {keep_days} days"
 
 
 def run_batch(batch_id: str) -> str:

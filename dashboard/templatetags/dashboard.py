@@ -103,7 +103,8 @@ def _points(values: list[float | None], width: float, height: float, top: float 
     present = [v for v in values if v is not None]
     top = top if top else max(present, default=0) or 1
     step = width / max(1, len(values) - 1)
-    segments, current = [], []
+    segments: list[str] = []
+    current: list[str] = []
     for i, v in enumerate(values):
         if v is None:
             if current:

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
 from routerapp import stats
 from routerapp.api.auth import api_auth
+from routerapp.routing.table import KeyInfo
 
 router = Router(tags=["stats"], auth=api_auth)
 
 
 def _key_scope(request: HttpRequest) -> int | None:
     """The key whose traffic the caller may see; None for staff (everything)."""
-    return None if isinstance(request.auth, AbstractBaseUser) else request.auth.id
+    auth = getattr(request, "auth", None)  # set by django-ninja: a staff user or a KeyInfo
+    return auth.id if isinstance(auth, KeyInfo) else None
 
 
 @router.get("/stats")

@@ -96,7 +96,9 @@ def run(
         key = key or os.environ.get("ROUTER_API_KEY")
         if not key:
             raise CommandError("--url needs a client key: --key KEY or $ROUTER_API_KEY")
-        target = contextlib.nullcontext((url.rstrip("/"), key))
+        target: contextlib.AbstractContextManager[tuple[str, str]] = contextlib.nullcontext(
+            (url.rstrip("/"), key)
+        )
     else:
         target = in_process_server()
     with target as (base, raw_key):

@@ -117,7 +117,7 @@ class Totals:
         self._keep_slowest(other.slowest)
 
     def _keep_slowest(self, items: Iterable[tuple[float, str]]) -> None:
-        merged = self.slowest + [tuple(i) for i in items]
+        merged = self.slowest + [(float(latency), str(request_id)) for latency, request_id in items]
         merged.sort(key=lambda item: -item[0])
         self.slowest = merged[:SLOWEST_KEPT]
 
@@ -291,6 +291,11 @@ class Occurrences:
         if request_id not in self.recent[-3:]:
             self.recent.append(request_id)
 
+    def seen(self) -> tuple[datetime, datetime]:
+        """The first and the last occurrence."""
+        assert self.first is not None and self.last is not None, "no occurrence was added"
+        return self.first, self.last
+
 
 def provider_of(deployment_ids: set[int]) -> dict[int, int]:
     # One small primary-key query per batch with failures; no cache to go stale.
@@ -334,8 +339,8 @@ def save_error_groups(groups: dict[str, Occurrences]) -> None:
                 provider_id=g.provider_id,
                 deployment_id=g.deployment_id,
                 message=g.message,
-                first_seen=g.first,
-                last_seen=g.last,
+                first_seen=g.seen()[0],
+                last_seen=g.seen()[1],
             )
             for key, g in groups.items()
         ],
@@ -345,9 +350,10 @@ def save_error_groups(groups: dict[str, Occurrences]) -> None:
     for row in rows:
         g = groups[row.fingerprint]
         row.count += g.count
-        row.first_seen = min(row.first_seen, g.first)
-        if g.last >= row.last_seen or not row.sample_request_id:
-            row.last_seen = max(row.last_seen, g.last)
+        first, last = g.seen()
+        row.first_seen = min(row.first_seen, first)
+        if last >= row.last_seen or not row.sample_request_id:
+            row.last_seen = max(row.last_seen, last)
             row.sample_message = g.sample_message
             row.sample_request_id = g.recent[-1]
         row.hourly = _trend(Counter(row.hourly) + g.hourly, newest=row.last_seen)

@@ -18,7 +18,7 @@ import functools
 import inspect
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -150,7 +150,7 @@ class _OpenSpan:
         self._name = name
         self._attributes = attributes
         self._data: SpanData | None = None
-        self._token = None
+        self._token: Token[tuple[Trace, int | None] | None] | None = None
 
     def __enter__(self) -> SpanData:
         self._data = self._trace.add(
@@ -160,7 +160,8 @@ class _OpenSpan:
         return self._data
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        data = self._data
+        data, token = self._data, self._token
+        assert data is not None and token is not None, "exited a span that was never entered"
         data.duration_ms = (time.perf_counter() - self._trace.started) * 1000 - data.start_ms
         if exc_type is not None:
             data.status = "error"
@@ -168,7 +169,7 @@ class _OpenSpan:
         # A ValueError means it exited in another context than the one it was entered in (a
         # generator finalised elsewhere): the span is complete and that context was never changed.
         with contextlib.suppress(ValueError):
-            _active.reset(self._token)
+            _active.reset(token)
 
     async def __aenter__(self) -> SpanData:
         return self.__enter__()

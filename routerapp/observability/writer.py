@@ -94,7 +94,7 @@ class HistoryWriter:
         """
         with self._flush_lock:
             while True:
-                batch = []
+                batch: list[RecordDraft] = []
                 while len(batch) < 1000:
                     try:
                         batch.append(self._queue.get_nowait())

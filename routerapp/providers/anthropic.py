@@ -135,7 +135,8 @@ class AnthropicAdapter(Adapter):
                     if not isinstance(obj, dict):
                         raise malformed(name, "stream event is not an object")
                     if (obj.get("type") or event) == "error":
-                        err = obj.get("error") if isinstance(obj.get("error"), dict) else {}
+                        err = obj.get("error")
+                        err = err if isinstance(err, dict) else {}
                         error_type = str(err.get("type") or "api_error")
                         raise self._error(
                             ERROR_STATUSES.get(error_type, 500), str(err.get("message") or error_type)

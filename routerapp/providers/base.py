@@ -318,7 +318,8 @@ def message_text(message: dict[str, Any]) -> str:
 
 async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
     """Yield (event, data) pairs from a server-sent-events response, per the SSE spec's framing."""
-    event, data_lines = "", []
+    event = ""
+    data_lines: list[str] = []
     async for line in response.aiter_lines():
         if line == "":
             if data_lines:

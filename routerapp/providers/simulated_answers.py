@@ -148,7 +148,11 @@ _MAX_EXPRESSION_CHARS = 200
 
 def _evaluate(node: ast.AST) -> int | float:
     """Arithmetic over numbers only: no names, calls or attributes, so nothing in a prompt can run."""
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
         value = _evaluate(node.operand)

@@ -13,8 +13,8 @@ import time
 from django.core.cache import cache
 
 
-def incr(key: str, delta: int = 1, *, ttl: float = 120) -> int:
-    """Add `delta` to a counter, creating it with a TTL when missing; return the new value."""
+def incr(key: str, delta: int = 1, *, ttl: float | None = 120) -> int:
+    """Add `delta` to a counter, creating it with a TTL (None: none) when missing; return the new value."""
     try:
         return cache.incr(key, delta)
     except ValueError:

@@ -210,10 +210,11 @@ class Attempter:
         for retry in range(num_retries + 1):
             if retry:
                 # A retry is one more upstream request: it needs room under the limits like the first.
-                reservation = self._reserve(deployment)
-                if reservation is None:
+                room = self._reserve(deployment)
+                if room is None:
                     self._skip(deployment, "rate_limited")
                     return None
+                reservation = room
             attempt = Call(deployment, group, adapter, timeouts, retry)
             begin = time.perf_counter()
             breaker.record_attempt(deployment)

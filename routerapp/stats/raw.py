@@ -71,10 +71,10 @@ def _raw_stats(
         stats[_key(r.get("g"))].errors_by_type[r["error_type"] or "error"] = r["n"]
     ok = rows.filter(status=QueryRecord.Status.OK)
     groups = [group] if group is not None else []
-    for key, values in raw_percentiles(ok, groups, "latency_ms").items():
-        stats[_key(key[0]) if key else ""].latency = values
-    for key, values in raw_percentiles(ok, groups, "ttft_ms").items():
-        stats[_key(key[0]) if key else ""].ttft = values
+    for grouped, values in raw_percentiles(ok, groups, "latency_ms").items():
+        stats[_key(grouped[0]) if grouped else ""].latency = values
+    for grouped, values in raw_percentiles(ok, groups, "ttft_ms").items():
+        stats[_key(grouped[0]) if grouped else ""].ttft = values
     return stats
 
 
@@ -120,7 +120,7 @@ def raw_percentiles(rows, groups: list, column: str) -> dict[tuple, dict[str, fl
             key = tuple(r[: len(names)])
             n, rn, v = r[len(names) :]
             ranked.setdefault(key, (n, {}))[1][rn] = v
-    result = {}
+    result: dict[tuple, dict[str, float | None]] = {}
     for key, (n, values) in ranked.items():
         result[key] = {}
         for name, p in PERCENTILES.items():
@@ -151,7 +151,7 @@ def _slowest_rows(request_ids: list[str]) -> list[dict[str, Any]]:
     found = QueryRecord.objects.filter(request_id__in=request_ids).values(
         "request_id", "model", "deployment_id", "latency_ms", "ttft_ms", "created_at"
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "request_id": r["request_id"],
             "model": r["model"],

@@ -21,7 +21,9 @@ def _first_full_hour(since: datetime) -> datetime:
 
 
 def _rollup_dimension(by: str | None) -> str:
-    return {"provider": "deployment", None: "all"}.get(by, by)
+    if by is None:
+        return "all"
+    return "deployment" if by == "provider" else by
 
 
 def _regroup(by: str | None):

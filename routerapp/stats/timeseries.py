@@ -34,7 +34,7 @@ class EpochBucket(Func):
         sql, params = compiler.compile(self.source_expressions[0])
         return f"(CAST(strftime('%%s', {sql}) AS INTEGER) / {self.step})", params
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         return f"CAST(FLOOR(EXTRACT(EPOCH FROM {sql}) / {self.step}) AS BIGINT)", params
 

@@ -89,8 +89,10 @@ def test_sigterm_under_load_loses_no_record(tmp_path):
         workers = [threading.Thread(target=load, args=(i,)) for i in range(len(answered))]
         for w in workers:
             w.start()
-        time.sleep(1.5)
-        assert sum(answered) > 50, "the load did not get going"
+        deadline = time.monotonic() + 30
+        while sum(answered) <= 50:  # under way: SIGTERM lands mid-load
+            assert time.monotonic() < deadline, "the load did not get going"
+            time.sleep(0.05)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         stop.set()

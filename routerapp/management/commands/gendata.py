@@ -79,7 +79,7 @@ class Command(BaseCommand):
         now = timezone.now()
         span_s = days * 86400
         # A daily rhythm: twice as busy at 15:00 UTC as at 03:00.
-        offsets = []
+        offsets: list[float] = []
         while len(offsets) < rows:
             t = rng.random() * span_s
             hour = ((now.timestamp() - span_s + t) / 3600) % 24

@@ -17,11 +17,11 @@ def weighted_order(
 
     Efraimidis–Spirakis: sort by u^(1/w); one pass, no rejection loop.
     """
-    rng = rng or random
+    draw = rng.random if rng is not None else random.random
     keyed = []
     for d in candidates:
         weight = max(d.settings.weight, 1e-9)
-        keyed.append((rng.random() ** (1.0 / weight), d))
+        keyed.append((draw() ** (1.0 / weight), d))
     keyed.sort(key=lambda pair: pair[0], reverse=True)
     return [d for _, d in keyed]
 
