@@ -9,19 +9,17 @@ routerapp.routing.interactive.converse, like `manage.py ask`, and leave history 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 import orjson
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.views import staff_required
 from routerapp import errors
-from routerapp.observability.drafts import RecordDraft
-from routerapp.routing import record_rejection
+from routerapp.routing import record_rejected
 from routerapp.routing.interactive import Summary, converse
 from routerapp.routing.table import load_table
 from routerapp.validation import chat_request
@@ -31,7 +29,7 @@ ROLES = ("user", "assistant")
 
 
 @require_GET
-@staff_required
+@staff_member_required
 def playground(request: HttpRequest) -> HttpResponse:
     # Sync on purpose: the page renders `user` (a lazy ORM lookup). One table load per page view.
     names = load_table().model_names()
@@ -56,8 +54,8 @@ def request_body(form: dict) -> dict:
 
 
 @require_POST
-@staff_required
-async def playground_stream(request: HttpRequest) -> HttpResponse:
+@staff_member_required
+async def playground_stream(request: HttpRequest) -> HttpResponseBase:
     started = time.perf_counter()
     form: dict = {}
     try:
@@ -69,10 +67,7 @@ async def playground_stream(request: HttpRequest) -> HttpResponse:
         error = (
             exc if isinstance(exc, errors.RouterError) else errors.InvalidRequestError("Body is not JSON.")
         )
-        model = form.get("model") if isinstance(form.get("model"), str) else "(invalid request)"
-        record_rejection(
-            RecordDraft(request_id=uuid.uuid4().hex, model=model, api_key_id=None), error, started
-        )
+        record_rejected(error, key=None, started=started, model=form.get("model"))
         return JsonResponse(error.to_dict(), status=error.status)
     return StreamingHttpResponse(
         _events(chat),

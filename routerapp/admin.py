@@ -117,7 +117,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Deployments", ordering="deployment_total")
     def deployment_count(self, obj: Provider) -> int:
-        return obj.deployment_total
+        return obj.deployment_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="API key")
     def secret(self, obj: Provider) -> str:
@@ -171,7 +171,7 @@ class ModelGroupAdmin(admin.ModelAdmin):
 
     @admin.display(description="Deployments", ordering="deployment_total")
     def deployment_count(self, obj: ModelGroup) -> int:
-        return obj.deployment_total
+        return obj.deployment_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 @admin.register(Deployment)
