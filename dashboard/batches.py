@@ -3,11 +3,12 @@ batch's per-line outcomes, and downloads of its files. Reads through routerapp.b
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.views import staff_required
+from dashboard.views import HtmxHttpRequest
 from routerapp import batches
 from routerapp.models import Batch, BatchItem
 
@@ -16,8 +17,8 @@ ITEMS_PAGE = 200
 
 
 @require_GET
-@staff_required
-def batch_list(request: HttpRequest) -> HttpResponse:
+@staff_member_required
+def batch_list(request: HtmxHttpRequest) -> HttpResponse:
     rows = list(Batch.objects.select_related("api_key").order_by("-created_at")[:PAGE])
     context = {"batches": rows, "polling": any(b.is_active for b in rows)}
     template = "dashboard/partials/batches_live.html" if request.htmx else "dashboard/batches.html"
@@ -25,8 +26,8 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
+@staff_member_required
+def batch_detail(request: HtmxHttpRequest, batch_id: str) -> HttpResponse:
     batch = batches.status(batch_id)
     status = request.GET.get("status", "")
     items = BatchItem.objects.filter(batch=batch).defer("body", "response")
@@ -44,8 +45,8 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def batch_file(request: HttpRequest, file_id: str) -> HttpResponse:
+@staff_member_required
+def batch_file(request: HtmxHttpRequest, file_id: str) -> HttpResponse:
     file, content = batches.file_content(file_id, api_key_id=None)
     return HttpResponse(
         content,

@@ -32,10 +32,3 @@ def resolve_secret(ref: str) -> str:
     if ref.startswith("env:"):
         return os.environ.get(ref[4:], "")
     return ref
-
-
-def mask(value: str) -> str:
-    """What a secret looks like wherever a person may see it."""
-    if not value:
-        return ""
-    return value[:4] + "…" if len(value) > 12 else "…"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
@@ -161,18 +161,6 @@ class ApiKey(models.Model):
 
 
 class QueryRecordQuerySet(models.QuerySet):
-    def since(self, moment: datetime) -> QueryRecordQuerySet:
-        return self.filter(created_at__gte=moment)
-
-    def in_last(self, window: timedelta) -> QueryRecordQuerySet:
-        return self.since(timezone.now() - window)
-
-    def failed(self) -> QueryRecordQuerySet:
-        return self.filter(status=QueryRecord.Status.ERROR)
-
-    def succeeded(self) -> QueryRecordQuerySet:
-        return self.filter(status=QueryRecord.Status.OK)
-
     def matching(
         self,
         *,

@@ -45,7 +45,7 @@ def _read_upload(request: HttpRequest) -> tuple[str, bytes, str]:
         raise errors.RequestTooLargeError(
             f"The upload exceeds the file size limit of {limit} bytes.", param="file"
         )
-    if not request.content_type.startswith("multipart/form-data"):
+    if not (request.content_type or "").startswith("multipart/form-data"):
         raise errors.InvalidRequestError(
             "Upload the file as multipart/form-data with fields 'file' and 'purpose'."
         )

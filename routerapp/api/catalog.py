@@ -73,7 +73,8 @@ def _entry(section: str, name: str) -> dict[str, Any] | None:
     return next((e for e in export_config().get(section, []) if e["name"] == name), None)
 
 
-def _provider_out(entry: dict[str, Any]) -> dict[str, Any]:
+def _provider_out(entry: dict[str, Any] | None) -> dict[str, Any]:
+    assert entry is not None, "the provider was just applied"
     row = Provider.objects.get(name=entry["name"])
     return {**entry, "has_api_key": bool(row.api_key_ref or row.api_key_encrypted)}
 

@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -128,6 +129,8 @@ def run(batch_id: str) -> str:
 def validate(batch: Batch) -> bool:
     """Turn the input file into BatchItems (in_progress), or fail the batch naming the bad lines."""
     file = File.objects.filter(pk=batch.input_file_id).first()
+    lines: list[Any]
+    problems: list[dict[str, Any]]
     if file is None:
         lines, problems = (
             [],
@@ -225,7 +228,8 @@ class Run:
                         break
                     task = asyncio.create_task(self._run_item(item, key))
                     in_flight.add(task)
-                    task.add_done_callback(lambda t: (in_flight.discard(t), gate.release()))
+                    task.add_done_callback(in_flight.discard)
+                    task.add_done_callback(lambda _: gate.release())
             if in_flight:
                 await asyncio.gather(*in_flight)
         finally:
@@ -327,6 +331,8 @@ def _unstart(item_id: int) -> None:
 def _look(batch_id: str, owner: str):
     """The batch's status and expiry, and whether we still hold it (renewing the lease as we look)."""
     row = Batch.objects.filter(pk=batch_id).values_list("status", "expires_at").first()
+    if row is None:
+        return "", None, False  # deleted meanwhile: nothing left to hold
     return row[0], row[1], renew(batch_id, owner)
 
 
@@ -378,7 +384,8 @@ def finalize(batch_id: str) -> None:
     now = timezone.now()
     if batch.status != S.FINALIZING:
         Batch.objects.filter(pk=batch_id).update(status=S.FINALIZING, finalizing_at=now)
-    output, failures = [], []
+    output: list[Any] = []
+    failures: list[Any] = []
     items = (
         BatchItem.objects.filter(batch_id=batch_id)
         .order_by("line")

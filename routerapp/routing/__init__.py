@@ -1,9 +1,9 @@
-"""route(): the one entry point every interface calls (OpenAI API, playground, jobs, commands).
+"""route(): where a chat request goes, whichever interface it came through (/v1, the playground
+and `manage.py ask`, the latter two through routing.interactive).
 
 It resolves the model name, applies the key's permissions, budget and rate limit, walks the
 deployments with retries and fallbacks, prices the answer and leaves a history record, whatever
-happens. Ensembles and the optimizer plug in here as further kinds of model name and as
-request rewriting, without the interfaces changing.
+happens. A request refused before it gets here (an unusable body) is recorded by record_rejected().
 """
 
 from __future__ import annotations
@@ -74,11 +74,11 @@ async def route(
     key: KeyInfo | None,
     table: RoutingTable | None = None,
     started: float | None = None,
-    hints: dict | None = None,
 ) -> Completion | StreamSession:
     """Answer `request` through the best available deployment, or raise a RouterError.
 
-    `key` is None only for trusted internal callers (health checks, benchmarks run by an operator).
+    `key` is None for the operator's own interfaces (the playground, `manage.py ask`): no client
+    key's permissions, budget or rate limit apply.
     """
     started = time.perf_counter() if started is None else started
     draft = new_draft(request, key)
@@ -105,7 +105,6 @@ async def route(
             draft,
             started=started,
             prompt_tokens=estimate_prompt_tokens(request.messages),
-            hints=hints,
         )
         if request.stream:
             opened, _ = await attempter.run(lambda call: open_stream(call, request))

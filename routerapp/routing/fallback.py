@@ -90,7 +90,6 @@ class Attempter:
         *,
         started: float,
         prompt_tokens: int,
-        hints: dict | None = None,
     ) -> None:
         self.table = table
         self.requested = group
@@ -98,7 +97,6 @@ class Attempter:
         self.draft = draft
         self.started = started
         self.prompt_tokens = prompt_tokens
-        self.hints = hints or {}
         # Time spent waiting on upstreams or backoff: subtracted from wall time to get overhead.
         self.upstream_s = 0.0
         self.last_error: errors.RouterError | None = None
@@ -152,7 +150,7 @@ class Attempter:
             return too_long
         strategy = get_strategy(group.strategy)
         with span("select", model=group.name, strategy=group.strategy, eligible=len(eligible)):
-            ordered = strategy.order(Selection(self.request, group, eligible, self.prompt_tokens, self.hints))
+            ordered = strategy.order(Selection(self.request, group, eligible, self.prompt_tokens))
         if probe is not None:
             if any(d.id == probe for d in ordered):
                 # This request won the half-open probe: it tries that deployment first, or the slot

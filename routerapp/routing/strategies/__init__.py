@@ -14,13 +14,8 @@ STRATEGIES: dict[str, Strategy] = {
 }
 
 
-def register(strategy: Strategy) -> None:
-    """For strategies that live outside this package (the optimizer's task-aware one)."""
-    STRATEGIES[strategy.name] = strategy
-
-
 def get_strategy(name: str) -> Strategy:
     return STRATEGIES.get(name) or STRATEGIES["simple-shuffle"]
 
 
-__all__ = ["STRATEGIES", "Selection", "Strategy", "get_strategy", "register"]
+__all__ = ["STRATEGIES", "Selection", "Strategy", "get_strategy"]

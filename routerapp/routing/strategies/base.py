@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from routerapp.providers.base import ChatRequest
@@ -20,8 +20,6 @@ class Selection:
     group: GroupInfo
     candidates: list[DeploymentInfo]
     prompt_tokens: int = 0
-    # Free-form facts other layers add (the optimizer's task type, for instance).
-    hints: dict = field(default_factory=dict)
 
 
 class Strategy:
