@@ -10,11 +10,10 @@ An upstream 401 opens it at once: retrying a rejected credential only burns quot
 
 from __future__ import annotations
 
-import time
-
 from django.core.cache import cache
 
 from routerapp import errors
+from routerapp.routing.clock import clock
 from routerapp.routing.counters import incr, minute_window
 from routerapp.routing.table import DeploymentInfo, GroupInfo
 
@@ -52,7 +51,7 @@ def check(
     found = cache.get_many(list(keys))
     if not found:
         return {}, None
-    now = time.time()
+    now = clock.time()
     skip: dict[int, float] = {}
     probe: int | None = None
     for key, until in found.items():
@@ -80,7 +79,7 @@ def record_success(deployment: DeploymentInfo) -> None:
     # Cheap on the common path: only a deployment that was cooled down has keys to clear.
     until = cache.get(_until_key(deployment.id))
     if until is not None:
-        if until > time.time():
+        if until > clock.time():
             # A request sent before the breaker opened came back fine: that does not end the
             # cooldown early (a Retry-After deadline especially must hold). Only a success after
             # the deadline (the half-open probe) closes the breaker.
@@ -119,7 +118,7 @@ def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.R
     cooldown = group.cooldown_s
     if error.retry_after and error.retry_after > cooldown:
         cooldown = error.retry_after
-    open_until(deployment.id, time.time() + cooldown)
+    open_until(deployment.id, clock.time() + cooldown)
     return True
 
 
@@ -143,7 +142,7 @@ def open_until(dep_id: int, deadline: float) -> None:
     current = cache.get(key)
     if current is not None and current >= deadline:
         return
-    ttl = max(1.0, deadline - time.time()) + 60
+    ttl = max(1.0, deadline - clock.time()) + 60
     cache.set(key, deadline, timeout=ttl)
     cache.delete(_probe_key(dep_id))
 
@@ -158,4 +157,4 @@ def reset(dep_id: int) -> None:
 
 def cooldown_remaining(dep_id: int) -> float:
     until = cache.get(_until_key(dep_id))
-    return max(0.0, until - time.time()) if until else 0.0
+    return max(0.0, until - clock.time()) if until else 0.0

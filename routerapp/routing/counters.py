@@ -8,9 +8,10 @@ costs more than the call itself.
 from __future__ import annotations
 
 import contextlib
-import time
 
 from django.core.cache import cache
+
+from routerapp.routing.clock import clock
 
 
 def incr(key: str, delta: int = 1, *, ttl: float | None = 120) -> int:
@@ -30,6 +31,6 @@ def decr(key: str, delta: int = 1) -> None:
 
 def minute_window(now: float | None = None) -> tuple[int, float]:
     """The current one-minute window and the seconds left in it."""
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     window = int(now // 60)
     return window, (window + 1) * 60 - now

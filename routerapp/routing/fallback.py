@@ -13,7 +13,6 @@ rejections from the upstream skip retries and jump to their own fallback lists.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -30,6 +29,7 @@ from routerapp.observability.tracing import record_span, span
 from routerapp.providers import adapter_for
 from routerapp.providers.base import Adapter, ChatRequest, Timeouts
 from routerapp.routing import breaker, limits
+from routerapp.routing.clock import clock
 from routerapp.routing.strategies import Selection, get_strategy
 from routerapp.routing.table import DeploymentInfo, GroupInfo, RoutingTable
 
@@ -246,7 +246,7 @@ class Attempter:
                 delay = backoff_delay(retry, exc.retry_after)
                 if delay > settings.ROUTER["BACKOFF_MAX_S"] * 2:
                     return None  # the upstream wants a long pause: better another deployment now
-                await asyncio.sleep(delay)
+                await clock.sleep(delay)
                 self.upstream_s += delay
                 continue
             except BaseException:

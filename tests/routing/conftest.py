@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from routerapp.models import Attempt, Deployment, Provider, QueryRecord
+from routerapp.routing.clock import clock
 from routerapp.routing.counters import minute_window
 from routerapp.routing.table import DeploymentInfo, load_table
 from tests.conftest import flush_history
@@ -72,8 +73,24 @@ def attempts(record: QueryRecord) -> list[tuple[str, int, str]]:
     ]
 
 
+def minute_start() -> float:
+    """One second into the current minute: a moment whose minute window lasts the whole test."""
+    return time.time() // 60 * 60 + 1.0
+
+
 def fresh_minute(margin: float = 4.0) -> None:
-    """Wait for the next minute window if this one is about to end: limit tests count within one."""
+    """Wait for the next minute window if this one is about to end. Only for servers in other
+    processes (tests/scale), whose clocks a test cannot stop; in this process use stopped_clock."""
     _, left = minute_window()
     if left < margin:
         time.sleep(left + 0.05)
+
+
+@pytest.fixture
+def stopped_clock():
+    """The router's clock (breaker deadlines, rate-limit minutes, retry backoff) stopped one second
+    into a minute: it moves only when the test advances it, and backoff sleeps are noted in
+    `clock.slept` rather than waited out."""
+    clock.stop(at=minute_start())
+    yield clock
+    clock.start()

@@ -25,9 +25,12 @@ def main() -> None:
     from routerapp import errors
     from routerapp.providers.base import ProviderConfig
     from routerapp.routing import breaker, limits
+    from routerapp.routing.clock import clock
     from routerapp.routing.counters import incr
     from routerapp.routing.table import DeploymentInfo, GroupInfo, KeyInfo
     from routerapp.schema import DeploymentSettings
+
+    clock.stop(at=float(os.environ["ROUTER_TEST_CLOCK"]))
 
     mode, processes = sys.argv[1], int(sys.argv[2])
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from routerapp import errors
 from routerapp.providers.base import ProviderConfig
@@ -80,19 +79,19 @@ def test_a_retry_after_longer_than_the_cooldown_wins():
     assert 29 < breaker.cooldown_remaining(100) <= 30
 
 
-def test_a_shorter_recooling_never_moves_the_deadline_earlier():
+def test_a_shorter_recooling_never_moves_the_deadline_earlier(stopped_clock):
     group = group_of(allowed_fails=1, cooldown_s=1)
     fail(group, errors.RateLimitError("slow down", retry_after=30))
     fail(group)  # would be 1 s
     assert breaker.cooldown_remaining(100) > 29
-    breaker.open_until(100, time.time() + 60)
-    assert breaker.cooldown_remaining(100) > 59
+    breaker.open_until(100, stopped_clock.time() + 60)
+    assert breaker.cooldown_remaining(100) == 60
 
 
-def test_after_the_deadline_exactly_one_caller_gets_the_half_open_probe():
+def test_after_the_deadline_exactly_one_caller_gets_the_half_open_probe(stopped_clock):
     group = group_of(allowed_fails=1, cooldown_s=0.05)
     fail(group)
-    time.sleep(0.08)
+    stopped_clock.advance(0.08)
     probes = []
     start = threading.Barrier(20)
 
@@ -108,14 +107,14 @@ def test_after_the_deadline_exactly_one_caller_gets_the_half_open_probe():
     assert probes.count(100) == 1 and probes.count(None) == 19
 
 
-def test_a_failed_probe_reopens_it_and_a_successful_one_closes_it():
+def test_a_failed_probe_reopens_it_and_a_successful_one_closes_it(stopped_clock):
     group = group_of(allowed_fails=3, cooldown_s=0.05)
     fail(group, times=3)
-    time.sleep(0.08)
+    stopped_clock.advance(0.08)
     assert breaker.check(group.deployments)[1] == 100
     assert fail(group)  # one failure is enough for a probe
     assert 100 in skipped(group)
-    time.sleep(0.08)
+    stopped_clock.advance(0.08)
     assert breaker.check(group.deployments)[1] == 100
     breaker.record_success(group.deployments[0])
     assert skipped(group) == {}
@@ -158,7 +157,7 @@ def test_a_long_retry_after_keeps_the_deployment_cooled_past_cooldown_s(up, upst
     assert breaker.cooldown_remaining(deployment("err=429;retry_after=20").id) > 18
 
 
-def test_after_the_cooldown_exactly_one_request_probes_the_deployment(up, upstream, live_url):
+def test_after_the_cooldown_exactly_one_request_probes_the_deployment(up, upstream, live_url, stopped_clock):
     create_model(
         "m", [(up, "err=500"), (up, "ok")], cooldown_s=0.3, allowed_fails=1, num_retries=0, timeout_s=1
     )
@@ -169,7 +168,7 @@ def test_after_the_cooldown_exactly_one_request_probes_the_deployment(up, upstre
     probed = deployment("err=500")
     probed.upstream_model = "hang"
     probed.save()
-    time.sleep(0.35)
+    stopped_clock.advance(0.35)
     statuses = []
     threads = [
         threading.Thread(target=lambda: statuses.append(ask(live_url, key, "m").status_code))
@@ -184,7 +183,7 @@ def test_after_the_cooldown_exactly_one_request_probes_the_deployment(up, upstre
     assert breaker.cooldown_remaining(probed.id) > 0  # the failed probe reopened it
 
 
-def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, live_url):
+def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, live_url, stopped_clock):
     create_model("m", [(up, "err=500"), (up, "ok")], cooldown_s=0.3, allowed_fails=1, num_retries=0)
     key = create_key()
     while not upstream.hits["err=500"]:
@@ -192,7 +191,7 @@ def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, l
     recovered = deployment("err=500")
     recovered.upstream_model = "ok;n=recovered"
     recovered.save()
-    time.sleep(0.35)
+    stopped_clock.advance(0.35)
     # The request that wins the probe tries the recovering deployment first.
     assert ask(live_url, key, "m").headers["x-router-deployment"] == "up/ok;n=recovered"
     assert breaker.cooldown_remaining(recovered.id) == 0
@@ -201,20 +200,20 @@ def test_a_successful_probe_puts_the_deployment_back_in_rotation(up, upstream, l
     assert upstream.hits["ok;n=recovered"] > 5
 
 
-def test_failures_straddling_a_minute_boundary_still_open_the_breaker(monkeypatch):
+def test_failures_straddling_a_minute_boundary_still_open_the_breaker(stopped_clock):
     group = group_of(allowed_fails=3)
     # Two failures in the last second of one minute...
-    monkeypatch.setattr(breaker, "minute_window", lambda: (1000, 0.5))
+    stopped_clock.stop(at=1000 * 60 + 59.5)
     assert not fail(group, times=2)
     # ...and one in the first second of the next: three within a minute.
-    monkeypatch.setattr(breaker, "minute_window", lambda: (1001, 59.5))
+    stopped_clock.advance(1.0)
     assert fail(group)
     assert group.deployments[0].id in skipped(group)
 
 
-def test_failures_a_minute_apart_do_not_add_up(monkeypatch):
+def test_failures_a_minute_apart_do_not_add_up(stopped_clock):
     group = group_of(allowed_fails=3)
-    monkeypatch.setattr(breaker, "minute_window", lambda: (1000, 59.0))  # early in a minute
+    stopped_clock.stop(at=1000 * 60 + 1.0)  # early in a minute
     assert not fail(group, times=2)
-    monkeypatch.setattr(breaker, "minute_window", lambda: (1001, 1.0))  # late in the next one
+    stopped_clock.advance(118.0)  # late in the next one
     assert not fail(group)

@@ -8,11 +8,10 @@ import httpx
 
 from routerapp.routing import breaker, limits
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask, attempts, deployment, fresh_minute, records, routed, stream_events
+from tests.routing.conftest import HI, ask, attempts, deployment, records, routed, stream_events
 
 
-def test_the_record_says_who_answered_and_why_the_others_did_not(up, upstream, live_url):
-    fresh_minute()
+def test_the_record_says_who_answered_and_why_the_others_did_not(up, upstream, live_url, stopped_clock):
     create_model(
         "m",
         [(up, "ok;n=cooling"), (up, "ok;n=full", {"rpm": 1}), (up, "err=500;n=flaky")],
@@ -20,7 +19,7 @@ def test_the_record_says_who_answered_and_why_the_others_did_not(up, upstream, l
         fallbacks=["backup"],
     )
     create_model("backup", [(up, "ok;n=backup")])
-    breaker.open_until(deployment("ok;n=cooling").id, time.time() + 30)
+    breaker.open_until(deployment("ok;n=cooling").id, stopped_clock.time() + 30)
     assert limits.reserve(routed("ok;n=full"), 1) is not None  # its one request this minute is gone
     response = ask(live_url, create_key(), "m")
     assert response.headers["x-router-deployment"] == "up/ok;n=backup"
@@ -38,8 +37,7 @@ def test_the_record_says_who_answered_and_why_the_others_did_not(up, upstream, l
     ]
 
 
-def test_a_continued_stream_records_each_skip_once(up, upstream, live_url):
-    fresh_minute()
+def test_a_continued_stream_records_each_skip_once(up, upstream, live_url, stopped_clock):
     create_model(
         "m",
         [(up, "cut=2", {"weight": 1000}), (up, "ok;n=full", {"rpm": 1, "weight": 0.001})],

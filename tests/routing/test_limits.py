@@ -10,12 +10,10 @@ from routerapp.routing import limits
 from routerapp.routing.table import DeploymentInfo
 from routerapp.schema import DeploymentSettings
 from tests.factories import create_key, create_model
-from tests.routing.conftest import ask, deployment, fresh_minute, records, routed
+from tests.routing.conftest import ask, deployment, records, routed
 
-
-@pytest.fixture(autouse=True)
-def _one_window():
-    fresh_minute()
+# Every test here counts within one minute window.
+pytestmark = pytest.mark.usefixtures("stopped_clock")
 
 
 def info(**fields) -> DeploymentInfo:

@@ -10,13 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.fakes import redis_key_prefix
-from tests.routing.conftest import fresh_minute
+from tests.routing.conftest import minute_start
 
 REDIS_URL = os.environ.get("ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +34,8 @@ def run(prefix: str, mode: str, processes: int, count: int = 0) -> list[object]:
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": prefix,
         "DJANGO_SETTINGS_MODULE": "routerapp.settings",
+        # Every worker's router clock stopped at the same moment: all of them count in one minute.
+        "ROUTER_TEST_CLOCK": str(minute_start()),
     }
     env.pop("DATABASE_URL", None)
     procs = [
@@ -66,32 +67,28 @@ def reset_barrier(prefix: str) -> None:
 
 
 def test_two_processes_admit_the_rpm_limit_once_not_twice(redis_prefix):
-    fresh_minute(margin=5)
     admitted = run(redis_prefix, "rpm", 2, count=200)
     assert sum(admitted) == 50  # rpm=50 for the deployment, 400 tries between two processes
     assert all(a > 0 for a in admitted)  # both took part
 
 
 def test_two_processes_admit_the_tpm_limit_once_not_twice(redis_prefix):
-    fresh_minute(margin=5)
     admitted = run(redis_prefix, "tpm", 2, count=200)
     assert sum(admitted) * 10 == 1000  # tpm=1000, 10 tokens a request
 
 
 def test_two_processes_share_a_keys_rpm(redis_prefix):
-    fresh_minute(margin=5)
     assert sum(run(redis_prefix, "key", 2, count=100)) == 30
 
 
 def test_a_cooldown_opened_by_one_process_is_honoured_by_another(redis_prefix):
-    fresh_minute(margin=6)
     # allowed_fails=3: two failures seen by one process and one by another open the breaker.
     assert run(redis_prefix, "fail", 1, count=2) == [False]
     reset_barrier(redis_prefix)
     assert run(redis_prefix, "fail", 1, count=1) == [True]
     reset_barrier(redis_prefix)
     (remaining,) = run(redis_prefix, "check", 1)
-    assert 25 < remaining <= 30
+    assert remaining == 30  # nobody's clock moved
 
 
 def test_after_a_cooldown_exactly_one_process_gets_the_probe(redis_prefix):
@@ -99,7 +96,7 @@ def test_after_a_cooldown_exactly_one_process_gets_the_probe(redis_prefix):
     from django.core.cache.backends.redis import RedisCache
 
     shared = RedisCache(REDIS_URL, {"KEY_PREFIX": redis_prefix})
-    shared.set("cb:until:9001", time.time() - 1, timeout=60)  # a cooldown that just ended
+    shared.set("cb:until:9001", minute_start() - 1, timeout=60)  # a cooldown that just ended
     probes = run(redis_prefix, "probe", 2, count=50)
     assert sum(probes) == 1
     assert redis.Redis.from_url(REDIS_URL).exists(f"{redis_prefix}:1:cb:probe:9001")

@@ -15,7 +15,7 @@ from routerapp.routing.strategies.latency_based import EXPLORATION, average_late
 from routerapp.routing.table import DeploymentInfo, GroupInfo
 from routerapp.schema import DeploymentSettings
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask, fresh_minute
+from tests.routing.conftest import HI, ask
 from tests.routing.test_retries import burst
 
 PROVIDER = ProviderConfig(id=1, name="p", kind="openai")
@@ -133,8 +133,7 @@ def test_latency_based_sends_one_request_at_a_time_to_measure_a_new_deployment()
     assert Counter(strategy.order(selection([known, new], "latency-based"))[0].id for _ in range(100))[2] > 80
 
 
-def test_cost_based_picks_the_cheapest_with_headroom():
-    fresh_minute()
+def test_cost_based_picks_the_cheapest_with_headroom(stopped_clock):
     cheap = dep(1, input_cost_per_mtok=0.1, output_cost_per_mtok=0.4, rpm=2)
     mid = dep(2, input_cost_per_mtok=1.0, output_cost_per_mtok=4.0)
     dear = dep(3, input_cost_per_mtok=10.0, output_cost_per_mtok=40.0)
@@ -145,8 +144,7 @@ def test_cost_based_picks_the_cheapest_with_headroom():
     assert [d.id for d in order] == [2, 3, 1]
 
 
-def test_usage_based_picks_the_most_headroom():
-    fresh_minute()
+def test_usage_based_picks_the_most_headroom(stopped_clock):
     small, big = dep(1, rpm=10), dep(2, rpm=100)
     # Both untouched: a tie, broken at random.
     assert first_picks("usage-based", [small, big], 50)[1] == pytest.approx(25, abs=15)
@@ -160,8 +158,7 @@ def test_usage_based_picks_the_most_headroom():
     assert first_picks("usage-based", [small, big], 50) == {1: 50}  # 10 % left loses to 70 %
 
 
-def test_usage_based_spreads_traffic_in_proportion_to_the_limits(up, upstream, live_url):
-    fresh_minute()
+def test_usage_based_spreads_traffic_in_proportion_to_the_limits(up, upstream, live_url, stopped_clock):
     create_model("m", [(up, "ok;n=a", {"rpm": 20}), (up, "ok;n=b", {"rpm": 60})], strategy="usage-based")
     key = create_key()
     for _ in range(40):
