@@ -131,7 +131,7 @@ def test_record_span_adds_a_measured_stage_under_the_open_span():
     assert 4.9 < attempt.duration_ms < 5.1
 
 
-def test_without_a_trace_spans_cost_almost_nothing():
+def test_without_a_trace_spans_and_traced_functions_do_nothing():
     async def scenario():
         assert current_trace() is None
         assert span("x") is NO_SPAN
@@ -141,11 +141,8 @@ def test_without_a_trace_spans_cost_almost_nothing():
         def hot():
             return 1
 
-        started = time.perf_counter()
-        for _ in range(100_000):
-            with span("x"):
-                hot()
-        return (time.perf_counter() - started) / 100_000
+        with span("x"):
+            assert hot() == 1
+        return current_trace()
 
-    per_call = run_in_fresh_context(scenario)
-    assert per_call < 5e-6  # a contextvar lookup or two; generous for slow CI machines
+    assert run_in_fresh_context(scenario) is None  # nothing started a trace along the way
