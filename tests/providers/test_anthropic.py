@@ -2,95 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from routerapp import errors
 from routerapp.providers.anthropic import AnthropicAdapter
-from routerapp.providers.base import ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
-
-try:
-    from tests.fakes import run_asgi_in_thread
-    from tests.fakes.anthropic_server import FakeAnthropic
-except ModuleNotFoundError:
-    # While tests/ has no __init__.py, pytest puts tests/ itself (not the project root) on sys.path.
-    from fakes import run_asgi_in_thread
-    from fakes.anthropic_server import FakeAnthropic
+from routerapp.providers.base import ChatChunk, Timeouts
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.providers.harness import AdapterHarness, closed_port_url, fixtures_for
 
 MODEL = "claude-sonnet-4-5"
 
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeAnthropic, str]]:
-    fake = FakeAnthropic()
-    with run_asgi_in_thread(fake) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture
-def fake(served: tuple[FakeAnthropic, str]) -> FakeAnthropic:
-    served[0].reset()
-    return served[0]
-
-
-@pytest.fixture
-def base_url(served: tuple[FakeAnthropic, str]) -> str:
-    return served[1]
-
-
-def create_provider(base_url: str, **overrides: object) -> ProviderConfig:
-    fields: dict = {"id": 1, "name": "anth", "kind": "anthropic", "base_url": base_url, "api_key": "sk-test"}
-    return ProviderConfig(**(fields | overrides))
-
-
-def create_request(
-    *, messages: list[dict] | None = None, stream: bool = False, **params: object
-) -> ChatRequest:
-    messages = messages or [{"role": "user", "content": "Hi"}]
-    return ChatRequest(model="anth/claude", messages=messages, params=params, stream=stream)
-
-
-def complete(
-    provider: ProviderConfig, request: ChatRequest | None = None, timeouts: Timeouts | None = None
-) -> ChatResult:
-    async def main() -> ChatResult:
-        async with httpx.AsyncClient() as client:
-            adapter = AnthropicAdapter(provider, client)
-            return await adapter.complete(request or create_request(), MODEL, timeouts or Timeouts())
-
-    return asyncio.run(main())
-
-
-def stream(
-    provider: ProviderConfig,
-    request: ChatRequest | None = None,
-    timeouts: Timeouts | None = None,
-    received: list[ChatChunk] | None = None,
-) -> list[ChatChunk]:
-    """Collect a stream's chunks; `received` keeps those that arrived before an exception."""
-    chunks = received if received is not None else []
-
-    async def main() -> None:
-        async with httpx.AsyncClient() as client:
-            adapter = AnthropicAdapter(provider, client)
-            async for chunk in adapter.stream(
-                request or create_request(stream=True), MODEL, timeouts or Timeouts()
-            ):
-                chunks.append(chunk)
-
-    asyncio.run(main())
-    return chunks
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+served, fake, base_url = fixtures_for(FakeAnthropic)
+HARNESS = AdapterHarness(
+    AnthropicAdapter,
+    {"id": 1, "name": "anth", "kind": "anthropic", "api_key": "sk-test"},
+    client_model="anth/claude",
+    upstream_model=MODEL,
+)
+create_provider, create_request = HARNESS.create_provider, HARNESS.create_request
+complete, stream = HARNESS.complete, HARNESS.stream
 
 
 # Request translation.

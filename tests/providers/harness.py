@@ -1,0 +1,99 @@
+"""One harness for the adapter tests: an adapter against its fake upstream on a real socket.
+
+`served, fake, base_url = fixtures_for(FakeX)` gives a test module the fake (reset for each test)
+and its URL; an `AdapterHarness` makes providers and requests and runs the adapter's complete()
+and stream() the way the router does, each call on a fresh httpx client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from routerapp.providers.base import Adapter, ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
+from tests.fakes import run_asgi_in_thread
+
+
+def fixtures_for(make_fake: Callable[[], Any]):
+    """The `served` (module-wide), `fake` and `base_url` fixtures for one fake upstream."""
+
+    @pytest.fixture(scope="module")
+    def served() -> Iterator[tuple[Any, str]]:
+        fake = make_fake()
+        with run_asgi_in_thread(fake) as url:
+            yield fake, url
+
+    @pytest.fixture
+    def fake(served: tuple[Any, str]) -> Any:
+        served[0].reset()
+        return served[0]
+
+    @pytest.fixture
+    def base_url(served: tuple[Any, str]) -> str:
+        return served[1]
+
+    return served, fake, base_url
+
+
+@dataclass(frozen=True)
+class AdapterHarness:
+    adapter: type[Adapter]
+    provider_fields: dict[str, Any]
+    client_model: str  # what the client asks for
+    upstream_model: str  # what the adapter sends upstream
+
+    def create_provider(self, base_url: str, **overrides: Any) -> ProviderConfig:
+        return ProviderConfig(**(self.provider_fields | {"base_url": base_url} | overrides))
+
+    def create_request(
+        self, *, messages: list[dict] | None = None, stream: bool = False, **params: Any
+    ) -> ChatRequest:
+        messages = messages or [{"role": "user", "content": "Hi"}]
+        return ChatRequest(model=self.client_model, messages=messages, params=params, stream=stream)
+
+    def complete(
+        self, provider: ProviderConfig, request: ChatRequest | None = None, timeouts: Timeouts | None = None
+    ) -> ChatResult:
+        async def main() -> ChatResult:
+            async with httpx.AsyncClient() as client:
+                adapter = self.adapter(provider, client)
+                return await adapter.complete(
+                    request or self.create_request(), self.upstream_model, timeouts or Timeouts()
+                )
+
+        return asyncio.run(main())
+
+    def stream(
+        self,
+        provider: ProviderConfig,
+        request: ChatRequest | None = None,
+        timeouts: Timeouts | None = None,
+        received: list[ChatChunk] | None = None,
+    ) -> list[ChatChunk]:
+        """Collect a stream's chunks; `received` keeps those that arrived before an exception."""
+        chunks = received if received is not None else []
+
+        async def main() -> None:
+            async with httpx.AsyncClient() as client:
+                adapter = self.adapter(provider, client)
+                async for chunk in adapter.stream(
+                    request or self.create_request(stream=True), self.upstream_model, timeouts or Timeouts()
+                ):
+                    chunks.append(chunk)
+
+        asyncio.run(main())
+        return chunks
+
+
+def closed_port_url() -> str:
+    """A URL where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
