@@ -101,8 +101,3 @@ def client_for(live_url):
         return openai.OpenAI(base_url=f"{live_url}/v1", api_key=key, max_retries=0, timeout=30, **kwargs)
 
     return make
-
-
-def flush_history() -> None:
-    """Make every record the server queued visible to the test."""
-    writer.flush()

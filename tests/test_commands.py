@@ -15,9 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from routerapp.models import ApiKey, hash_key
-from tests.fakes import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, serve_process
 
 
 def run(*args) -> tuple[str, str]:
@@ -71,28 +69,13 @@ def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
         [*manage, "demo", "--no-admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     key = next(line.split()[-1] for line in demo.stdout.splitlines() if "demo API key" in line)
-    port = free_port()
-    proc = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/chat/completions",
-                    headers={"authorization": f"Bearer {key}"},
-                    json={"model": "smart", "messages": [{"role": "user", "content": "hello"}]},
-                    timeout=10,
-                )
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "server did not come up"
-                time.sleep(0.2)
+    with serve_process(env, key=key, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as (proc, base):
+        response = httpx.post(
+            f"{base}/v1/chat/completions",
+            headers={"authorization": f"Bearer {key}"},
+            json={"model": "smart", "messages": [{"role": "user", "content": "hello"}]},
+            timeout=10,
+        )
         assert response.status_code == 200, response.text
         children = subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
@@ -106,6 +89,3 @@ def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
                 not Path(f"/proc/{pid}").exists()
                 or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
             )
-    finally:
-        if proc.poll() is None:
-            proc.kill()

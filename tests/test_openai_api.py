@@ -9,8 +9,8 @@ import openai
 import pytest
 
 from routerapp.models import Attempt, QueryRecord
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import flush_history
 
 
 @pytest.fixture

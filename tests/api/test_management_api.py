@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from routerapp.models import ApiKey, ModelGroup, Provider
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import flush_history
 
 HELLO = [{"role": "user", "content": "hello"}]
 

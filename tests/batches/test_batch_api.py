@@ -12,9 +12,8 @@ from django.conf import settings
 from routerapp.models import Batch, BatchItem, QueryRecord
 from routerapp.tasks import run_batch
 from tests.batches.helpers import jsonl, request_line, results, upload_and_create, wait_for, worker_thread
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
-from tests.routing.conftest import fresh_minute
+from tests.helpers import flush_history, fresh_minute
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError
 
 from routerapp.models import QueryRecord
-from tests.commands.conftest import run
 from tests.factories import create_model, create_provider
+from tests.helpers import run_command as run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError
 from django.utils import timezone
 
 from routerapp.models import Attempt, QueryRecord
-from tests.commands.conftest import run
+from tests.helpers import run_command as run
 
 pytestmark = pytest.mark.django_db
 

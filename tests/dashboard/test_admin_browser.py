@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from routerapp.models import Provider
-from tests.dashboard.conftest import CHROMIUM
+from tests.helpers import CHROMIUM
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from tests.batches.helpers import request_line, upload_and_create, worker_thread
-from tests.dashboard.conftest import ARTIFACTS, CHROMIUM
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import ARTIFACTS, CHROMIUM
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 

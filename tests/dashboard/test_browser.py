@@ -9,8 +9,8 @@ import openai
 import pytest
 from django.contrib.auth.models import User
 
-from tests.dashboard.conftest import ARTIFACTS, CHROMIUM
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import ARTIFACTS, CHROMIUM
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"

@@ -9,8 +9,8 @@ from django.contrib.auth.models import User
 
 from routerapp.models import QueryRecord
 from routerapp.observability.writer import writer
-from tests.dashboard.conftest import ARTIFACTS, CHROMIUM
 from tests.factories import create_model, create_provider
+from tests.helpers import ARTIFACTS, CHROMIUM
 
 WORDS = "one two three four five six seven eight nine ten eleven twelve"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")

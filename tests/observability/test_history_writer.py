@@ -15,8 +15,8 @@ from routerapp.models import ApiKey, Attempt, Deployment, QueryRecord, Span
 from routerapp.observability.drafts import AttemptDraft
 from routerapp.observability.tracing import Trace
 from routerapp.observability.writer import HistoryWriter, write_batch
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider, record_draft
+from tests.helpers import flush_history
 
 
 class RecordingWriter(HistoryWriter):

@@ -16,8 +16,8 @@ from django.utils import timezone
 from routerapp.models import ApiKey
 from routerapp.observability.drafts import AttemptDraft
 from routerapp.observability.writer import write_batch
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider, record_draft
+from tests.helpers import flush_history
 
 
 @pytest.fixture

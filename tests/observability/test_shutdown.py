@@ -9,13 +9,11 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
-from tests.fakes import free_port
+from tests.helpers import ROOT, serve_process
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
 providers:
   - {name: sim, kind: simulated, options: {seed: 1, latency_ms: 8, jitter_ms: 4, fail_rate: 0.1, fail_per_request: true}}
@@ -44,30 +42,7 @@ def test_sigterm_under_load_loses_no_record(tmp_path):
     manage(env, "importconfig", str(tmp_path / "config.yaml"))
     key = manage(env, "apikey", "create", "load").strip().splitlines()[-1]
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if (
-                    httpx.get(f"{base}/v1/models", headers={"authorization": f"Bearer {key}"}).status_code
-                    == 200
-                ):
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.05)
-
+    with serve_process(env, "--no-worker", key=key) as (server, base):
         answered = [0] * 8
         stop = threading.Event()
 
@@ -98,10 +73,7 @@ def test_sigterm_under_load_loses_no_record(tmp_path):
         stop.set()
         for w in workers:
             w.join(10)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    assert server.returncode == 0, server.stderr.read()
+        assert server.returncode == 0, server.stderr.read()
 
     with sqlite3.connect(database) as db:
         records = db.execute("SELECT COUNT(*) FROM routerapp_queryrecord").fetchone()[0]

@@ -9,7 +9,7 @@ from routerapp.providers.base import ProviderConfig
 from routerapp.routing import breaker
 from routerapp.routing.table import DeploymentInfo, GroupInfo
 from tests.factories import create_key, create_model
-from tests.routing.conftest import ask, deployment, records
+from tests.helpers import ask, deployment, records
 
 PROVIDER = ProviderConfig(id=1, name="p", kind="openai")
 

@@ -8,7 +8,7 @@ import pytest
 from routerapp.models import ApiKey
 from routerapp.pricing import price_per_mtok
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask, records, routed, stream_events
+from tests.helpers import HI, ask, records, routed, stream_events
 
 PRICES = {"input_cost_per_mtok": 3.0, "output_cost_per_mtok": 15.0}
 

@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask, attempts, deployment, records
+from tests.helpers import HI, ask, attempts, deployment, records
 
 LONG = [{"role": "user", "content": "word " * 400}]  # ~500 estimated tokens
 

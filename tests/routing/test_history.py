@@ -8,7 +8,7 @@ import httpx
 
 from routerapp.routing import breaker, limits
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask, attempts, deployment, records, routed, stream_events
+from tests.helpers import HI, ask, attempts, deployment, records, routed, stream_events
 
 
 def test_the_record_says_who_answered_and_why_the_others_did_not(up, upstream, live_url, stopped_clock):

@@ -10,7 +10,7 @@ from routerapp.routing import limits
 from routerapp.routing.table import DeploymentInfo
 from routerapp.schema import DeploymentSettings
 from tests.factories import create_key, create_model
-from tests.routing.conftest import ask, deployment, records, routed
+from tests.helpers import ask, deployment, records, routed
 
 # Every test here counts within one minute window.
 pytestmark = pytest.mark.usefixtures("stopped_clock")

@@ -14,7 +14,7 @@ from routerapp.models import Attempt
 from routerapp.routing import breaker
 from routerapp.routing.fallback import backoff_delay
 from tests.factories import create_key, create_model, create_provider
-from tests.routing.conftest import HI, ask, attempts, deployment, records
+from tests.helpers import HI, ask, attempts, deployment, records
 
 
 def burst(live_url: str, key: str, model: str, n: int, *, concurrency: int = 8, **extra) -> Counter[int]:

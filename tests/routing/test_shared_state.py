@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import redis_key_prefix
-from tests.routing.conftest import minute_start
+from tests.helpers import minute_start
 
 REDIS_URL = os.environ.get("ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from routerapp.routing.strategies.latency_based import EXPLORATION, average_late
 from routerapp.routing.table import DeploymentInfo, GroupInfo
 from routerapp.schema import DeploymentSettings
 from tests.factories import create_key, create_model
-from tests.routing.conftest import HI, ask
+from tests.helpers import HI, ask
 from tests.routing.test_retries import burst
 
 PROVIDER = ProviderConfig(id=1, name="p", kind="openai")

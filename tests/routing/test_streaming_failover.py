@@ -8,9 +8,8 @@ import time
 import httpx
 
 from routerapp.models import QueryRecord
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
-from tests.routing.conftest import HI, attempts, records, stream_events
+from tests.helpers import HI, attempts, flush_history, records, stream_events
 
 
 def text_of(events: list[str]) -> str:

@@ -23,7 +23,7 @@ from django.db import connection
 
 from tests.factories import create_key, create_model, create_provider
 from tests.fakes import free_port, redis_key_prefix
-from tests.routing.conftest import fresh_minute
+from tests.helpers import fresh_minute
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
 ROOT = Path(__file__).resolve().parents[2]

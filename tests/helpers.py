@@ -1,0 +1,145 @@
+"""Helpers tests share: import them from here, not from a conftest (conftests hold fixtures).
+
+Requests through the live server, reads of the history, the clock's minute, and one way to run
+`manage.py serve` in its own process and wait until it answers.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.core.management import call_command
+
+from routerapp.models import Attempt, Deployment, QueryRecord
+from routerapp.observability.writer import writer
+from routerapp.routing.counters import minute_window
+from routerapp.routing.table import DeploymentInfo, load_table
+from tests.fakes import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+HI = [{"role": "user", "content": "hi"}]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def run_command(*args: Any) -> tuple[str, str]:
+    """A management command in this process: its stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def flush_history() -> None:
+    """Make every record the server queued visible to the test."""
+    writer.flush()
+
+
+def post(live_url: str, key: str, body: dict[str, Any], *, timeout: float = 30) -> httpx.Response:
+    return httpx.post(
+        f"{live_url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json=body,
+        timeout=timeout,
+    )
+
+
+def ask(live_url: str, key: str, model: str, **extra: Any) -> httpx.Response:
+    return post(live_url, key, {"model": model, "messages": HI, **extra})
+
+
+def stream_events(live_url: str, key: str, body: dict[str, Any]) -> tuple[httpx.Response, list[str]]:
+    """POST a streamed request and return the raw `data:` payloads in order ('[DONE]' included)."""
+    with httpx.stream(
+        "POST",
+        f"{live_url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json={**body, "stream": True},
+        timeout=30,
+    ) as response:
+        raw = response.read().decode()
+    events = [e.removeprefix("data: ") for e in raw.split("\n\n") if e.strip()]
+    return response, events
+
+
+def deployment(upstream_model: str) -> Deployment:
+    return Deployment.objects.get(upstream_model=upstream_model)
+
+
+def routed(upstream_model: str) -> DeploymentInfo:
+    """The deployment as the router sees it (what limits and the breaker take)."""
+    return next(d for d in load_table().deployments.values() if d.upstream_model == upstream_model)
+
+
+def records(**filters: Any) -> list[QueryRecord]:
+    flush_history()
+    return list(QueryRecord.objects.filter(**filters).order_by("created_at", "id"))
+
+
+def attempts(record: QueryRecord) -> list[tuple[str, int, str]]:
+    """(upstream model, retry, error type) per attempt, in the order they were made."""
+    return [
+        (a.deployment.upstream_model, a.retry, a.error_type)
+        for a in Attempt.objects.filter(query=record).select_related("deployment").order_by("start_ms")
+    ]
+
+
+def minute_start() -> float:
+    """One second into the current minute: a moment whose minute window lasts the whole test."""
+    return time.time() // 60 * 60 + 1.0
+
+
+def fresh_minute(margin: float = 4.0) -> None:
+    """Wait for the next minute window if this one is about to end. Only for servers in other
+    processes (tests/scale), whose clocks a test cannot stop; in this process use stopped_clock."""
+    _, left = minute_window()
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str], *args: str, key: str, ready_timeout: float = 30, **popen: Any
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`manage.py serve --port P *args` in its own process; yields (process, base URL) once GET
+    /v1/models answers 200 for `key`, and stops it (SIGTERM, then kill) afterwards."""
+    port = free_port()
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        **popen,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            try:
+                if (
+                    httpx.get(f"{base}/v1/models", headers={"authorization": f"Bearer {key}"}).status_code
+                    == 200
+                ):
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.05)
+        yield server, base
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
