@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from django.core.management import call_command
+from django.db import connection
 
 from routerapp.models import Attempt, Deployment, QueryRecord
 from routerapp.observability.writer import writer
@@ -35,6 +36,15 @@ def run_command(*args: Any) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+def database_url() -> str:
+    """The test database, for a subprocess (whose own settings would name another one)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def flush_history() -> None:

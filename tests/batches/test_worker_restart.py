@@ -10,24 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
 from routerapp.models import Batch, BatchItem
 from tests.batches.helpers import request_line, results, upload_and_create, wait_for
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """The test database, for a subprocess (whose own settings would name another one)."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Cluster:

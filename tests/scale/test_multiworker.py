@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.factories import create_key, create_model, create_provider
 from tests.fakes import free_port, redis_key_prefix
-from tests.helpers import fresh_minute
+from tests.helpers import database_url, fresh_minute
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,15 +33,6 @@ HI = [{"role": "user", "content": "hi"}]
 def redis_prefix():
     with redis_key_prefix(REDIS_URL, "mw") as prefix:
         yield prefix
-
-
-def database_url() -> str:
-    """The test database, as the server processes must be told it."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Workers:
