@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench train-classifier clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ lint: install
 
 bench: install
 	bench/run.sh
+
+# Rebuilds routerapp/optimizer/detector.npz from the training data and prints the dev-set report.
+train-classifier: install
+	$(BIN)/python -m routerapp.optimizer.training.train --dev tests/data/detect_dev.jsonl
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* test-artifacts

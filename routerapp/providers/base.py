@@ -10,12 +10,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import orjson
 
 from routerapp import errors
+
+if TYPE_CHECKING:
+    from routerapp.optimizer.detect import Detection
 
 
 @dataclass(slots=True)
@@ -54,6 +57,8 @@ class ChatRequest:
     # Per-request overrides of the model's settings (OpenAI SDK `extra_body`).
     timeout_s: float | None = None
     num_retries: int | None = None
+    # The task type route() detected (routerapp.optimizer.detect); strategies and the simulator read it.
+    task: Detection | None = None
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
         return ChatRequest(
@@ -65,6 +70,7 @@ class ChatRequest:
             request_id=self.request_id,
             timeout_s=self.timeout_s,
             num_retries=self.num_retries,
+            task=self.task,
         )
 
 

@@ -26,6 +26,8 @@ value replaces the provider-wide one rather than merging with it):
   stream_fail_rate     ... with this probability per attempt (default 1 when stream_fail_after is set)
   seed 0
   quality 0.8          a float or {task_type: q, "default": q}: the chance that an answer is "good"
+                       (task types as routerapp.optimizer.detect names them; route() detects the
+                       request's, a request built without route() counts as "qa")
   context_window 8192  prompts estimated above it raise ContextWindowExceededError
   content_filter []    words that make a request raise ContentPolicyError
 """
@@ -43,10 +45,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from routerapp import errors
-
-# A back-edge against the usual direction (optimizer → providers): the simulator answers by task type.
-# Import the module rather than its names so either package can be imported first.
-from routerapp.optimizer import detect
 from routerapp.providers import simulated_answers
 from routerapp.providers.base import (
     Adapter,
@@ -181,7 +179,8 @@ class SimulatedAdapter(Adapter):
         conversation = "\x1e".join(
             f"{m.get('role')}:{text}" for m, text in zip(request.messages, texts, strict=True)
         )
-        task = detect.detect_task_type(request.messages)
+        # route() detects the task type of every request; a request built by hand may not carry one.
+        task = request.task.task_type if request.task is not None else "qa"
         quality = _quality(options.get("quality"), task)
         good = _rng(seed, upstream_model, conversation, "quality").random() < quality
         prompt = _last_user_text(request.messages)

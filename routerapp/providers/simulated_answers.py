@@ -16,8 +16,9 @@ import re
 
 
 def answer(task: str, prompt: str, system: str, rng: random.Random, *, good: bool) -> str:
-    """Answer the last user message `prompt` as a model that handles `task` well (good) or poorly."""
-    return _ANSWERS.get(task, _answer_question)(prompt, system, rng, good)
+    """Answer the last user message `prompt` as a model that handles `task` (one of the six task
+    types of routerapp.optimizer.detect) well (good) or poorly."""
+    return _ANSWERS.get(task, _answer_qa)(prompt, system, rng, good)
 
 
 def _words(text: str) -> frozenset[str]:
@@ -479,15 +480,45 @@ def _answer_chat(prompt: str, system: str, rng: random.Random, good: bool) -> st
     return reply if good else "OK."
 
 
+# "summarization" covers every task on a supplied text and "qa" questions and small talk alike; the
+# simulator tells the kinds apart by the words of the ask, to answer each plausibly.
+_TEXT_TASKS = (
+    (
+        re.compile(r"\btranslat|\bhow (?:do|would) (?:you|i) say\b|\btraduc|\bübersetz", re.I),
+        _answer_translation,
+    ),
+    (re.compile(r"\bextract|\bpull out\b|\blist (?:all|every)\b|\bfind all\b", re.I), _answer_extraction),
+    (
+        re.compile(r"\bclassif|\bcategor|\bsentiment\b|\bspam\b|\blabel\b|\bpositive or negative\b", re.I),
+        _answer_classification,
+    ),
+)
+_SMALL_TALK = re.compile(
+    r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening)|greetings|thanks|thank you)\b|\bhow are you\b|"
+    r"\bhow's it going\b",
+    re.I,
+)
+
+
+def _answer_text_task(prompt: str, system: str, rng: random.Random, good: bool) -> str:
+    ask = prompt[:300] + " " + prompt[-200:] + " " + system[:300]
+    for pattern, respond in _TEXT_TASKS:
+        if pattern.search(ask):
+            return respond(prompt, system, rng, good)
+    return _answer_summary(prompt, system, rng, good)
+
+
+def _answer_qa(prompt: str, system: str, rng: random.Random, good: bool) -> str:
+    if _SMALL_TALK.search(prompt) or "?" not in prompt and len(prompt.split()) < 4:
+        return _answer_chat(prompt, system, rng, good)
+    return _answer_question(prompt, system, rng, good)
+
+
 _ANSWERS = {
     "code": _answer_code,
     "math": _answer_math,
-    "summarization": _answer_summary,
-    "translation": _answer_translation,
-    "extraction": _answer_extraction,
-    "classification": _answer_classification,
-    "creative": _answer_creative,
     "reasoning": _answer_reasoning,
-    "question": _answer_question,
-    "chat": _answer_chat,
+    "creative": _answer_creative,
+    "summarization": _answer_text_task,
+    "qa": _answer_qa,
 }

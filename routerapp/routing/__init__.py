@@ -19,6 +19,7 @@ import orjson
 from routerapp import errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
+from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatRequest, ChatResult, estimate_prompt_tokens
 from routerapp.routing import budget, limits
@@ -98,6 +99,8 @@ async def route(
             budget.check(key)
             limits.check_key_rpm(key)
         draft.request_body = body_for_storage(orjson.dumps(request.messages).decode())
+        # Once per request, before deployments are chosen: strategies read it from the request.
+        request.task = detect(request.messages)
         attempter = Attempter(
             table,
             group,

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-import pytest
+import dataclasses
+import io
+import json
+from pathlib import Path
 
-from routerapp.optimizer.detect import TASK_TYPES, detect_task_type, detect_task_type_with_confidence
+import pytest
+from django.core.management import CommandError, call_command
+
+from routerapp.optimizer import detect as detect_module
+from routerapp.optimizer.detect import ARTIFACT, TASK_TYPES, Classifier, Detection, detect
+from routerapp.optimizer.training import evaluate, train
+
+DEV_SET = Path(__file__).resolve().parent.parent / "data" / "detect_dev.jsonl"
 
 ARTICLE = (
     "The city council met on Tuesday to discuss the new park. Residents raised concerns about parking, and one "
@@ -10,46 +20,95 @@ ARTICLE = (
     "traffic study before the final vote. "
 ) * 8
 
-CASES = [
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+CLEAR_CASES = [
     ("Write a Python function that reverses a linked list", "code"),
     ("Fix this bug:\n```js\nconst x = items.map(i => i.id\n```", "code"),
-    ("Why does my Rust code fail to compile with a borrow checker error?", "code"),
-    ("def add(a, b):\n    return a + b\n\nWhat does this do?", "code"),
     ("What is 12 * (3 + 4)?", "math"),
     ("Calculate the derivative of x^2 + 3x", "math"),
-    ("What is 15% of 80?", "math"),
-    ("If a train travels 60 miles per hour for 3 hours, how many miles does it travel?", "math"),
     ("Summarize the following article in three sentences:\n\n" + ARTICLE, "summarization"),
-    (ARTICLE + "\n\nTL;DR?", "summarization"),
-    ("Give me the key points of this meeting transcript: we agreed to ship on Friday.", "summarization"),
-    ('Translate "good morning my friend" into Spanish', "translation"),
-    ("How do you say 'thank you' in Japanese?", "translation"),
-    ("Extract all email addresses from this text: write to ann@example.com or bob@example.org", "extraction"),
-    ("List all the dates mentioned in the following email and return them as JSON.", "extraction"),
+    ('Translate "good morning my friend" into Spanish', "summarization"),
     (
-        "Classify the sentiment of this review as positive, negative or neutral: the battery died in a day.",
-        "classification",
+        "Classify the sentiment of this review as positive, negative or neutral: the battery died.",
+        "summarization",
     ),
-    ("Is this spam? WINNER! Click here to claim your prize", "classification"),
-    ("Which category does this support ticket belong to: billing, shipping or returns?", "classification"),
     ("Write a haiku about autumn leaves", "creative"),
-    ("Tell me a short story about a dragon who loves tea", "creative"),
     ("Come up with a catchy slogan for a bakery", "creative"),
-    ("Explain why the sky is blue, step by step", "reasoning"),
-    ("Should I use PostgreSQL or MongoDB for a small analytics app? Compare the trade-offs.", "reasoning"),
     ("All cats are mammals and some mammals fly. Can we deduce that some cats fly?", "reasoning"),
-    ("What is the capital of France?", "question"),
-    ("Who wrote Pride and Prejudice?", "question"),
-    ("Why is the sky blue?", "question"),
-    ("Hello!", "chat"),
-    ("How are you today?", "chat"),
-    ("ok cool", "chat"),
+    ("Lena is taller than Omar and Omar is taller than Kit. Who is the shortest?", "reasoning"),
+    ("What is the capital of France?", "qa"),
+    ("How can I get better at public speaking?", "qa"),
 ]
 
 
-@pytest.mark.parametrize(("prompt", "expected"), CASES)
-def test_it_detects_the_task_type_of_the_last_user_message(prompt: str, expected: str) -> None:
-    assert detect_task_type([{"role": "user", "content": prompt}]) == expected
+def test_there_are_exactly_the_six_task_types() -> None:
+    assert TASK_TYPES == ("code", "math", "reasoning", "creative", "summarization", "qa")
+
+
+@pytest.mark.parametrize(("prompt", "expected"), CLEAR_CASES)
+def test_it_detects_the_task_type_of_clear_prompts(prompt: str, expected: str) -> None:
+    detection = detect(user(prompt))
+    assert detection.task_type == expected
+    assert 0.0 <= detection.confidence <= 1.0
+
+
+def test_a_detection_is_a_frozen_value() -> None:
+    detection = detect(user("Write a poem about the sea"))
+    assert detection == Detection("creative", detection.confidence)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        detection.task_type = "qa"  # type: ignore[misc]
+
+
+def test_it_is_at_least_85_percent_right_on_the_dev_set_for_every_type() -> None:
+    # tests/data/detect_dev.jsonl was written apart from the training data and is never trained on.
+    matrix = evaluate.confusion(DEV_SET)
+    accuracies = {truth: row[truth] / sum(row.values()) for truth, row in matrix.items()}
+    assert all(sum(row.values()) >= 40 for row in matrix.values())
+    assert sum(accuracies.values()) / len(accuracies) >= 0.90, accuracies
+    assert min(accuracies.values()) >= 0.85, accuracies
+
+
+def test_the_latest_user_turn_decides_not_earlier_turns() -> None:
+    messages = [
+        {"role": "user", "content": "Write a Python function that sorts a list"},
+        {"role": "assistant", "content": "```python\ndef sort_list(items):\n    return sorted(items)\n```"},
+        {"role": "user", "content": "Thanks! Now write a poem about autumn."},
+    ]
+    assert detect(messages).task_type == "creative"
+
+
+def test_a_vague_follow_up_takes_its_type_from_the_turn_before() -> None:
+    messages = [
+        {"role": "user", "content": "Summarize this article in two sentences:\n\n" + ARTICLE},
+        {"role": "assistant", "content": "The council discussed the park and ordered a traffic study."},
+        {"role": "user", "content": "Make it shorter."},
+    ]
+    assert detect(messages).task_type == "summarization"
+
+
+def test_the_system_prompt_is_context_for_a_bare_message() -> None:
+    bare = user("Le chat est sur la table et il dort.")
+    with_system = [
+        {"role": "system", "content": "You are a translator. Translate everything into English."},
+        *bare,
+    ]
+    assert detect(with_system).task_type == "summarization"
+    assert detect(with_system) != detect(bare)
+
+
+def test_a_pasted_document_does_not_outvote_the_instruction() -> None:
+    report = (
+        "At 09:12 the checkout service began timing out. Engineers found that a deploy had changed the connection "
+        "pool size of the Python workers from 20 to 2. Requests queued, the load balancer marked instances "
+        "unhealthy, and about 8% of orders failed for 40 minutes. The change was rolled back at 09:52. We will add "
+        "a config check to CI and an alert on queue depth. "
+    ) * 6
+    assert detect(user("Summarize this incident report:\n\n" + report)).task_type == "summarization"
+    assert detect(user(report + "\n\nTL;DR?")).task_type == "summarization"
 
 
 def test_it_reads_content_part_lists() -> None:
@@ -57,58 +116,95 @@ def test_it_reads_content_part_lists() -> None:
         {
             "role": "user",
             "content": [
-                {"type": "text", "text": "Translate this sentence "},
+                {"type": "text", "text": "Write a Python function "},
                 {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
-                {"type": "text", "text": "into German: the dog is my friend"},
+                {"type": "text", "text": "that parses this CSV file and returns the rows."},
             ],
         }
     ]
-    assert detect_task_type(messages) == "translation"
+    assert detect(messages).task_type == "code"
 
 
-def test_it_looks_at_the_last_user_message_not_earlier_turns() -> None:
-    messages = [
-        {"role": "user", "content": "Write a Python function that sorts a list"},
-        {"role": "assistant", "content": "```python\ndef sort_list(items):\n    return sorted(items)\n```"},
-        {"role": "user", "content": "Thanks! Now write a poem about it."},
+def test_it_answers_for_empty_and_odd_input() -> None:
+    for messages in (
+        [],
+        user(""),
+        [{"role": "user", "content": None}],
+        [{"role": "assistant", "content": "2+2?"}],
+    ):
+        detection = detect(messages)
+        assert detection.task_type in TASK_TYPES and 0.0 <= detection.confidence <= 1.0
+
+
+def test_a_clear_prompt_gets_more_confidence_than_a_vague_one() -> None:
+    clear = detect(user("Write a Python function that checks whether a number is prime, with unit tests."))
+    vague = detect(user("ok, and the other one?"))
+    assert clear.task_type == "code"
+    assert clear.confidence > vague.confidence + 0.2
+
+
+def test_the_model_is_loaded_once_per_process() -> None:
+    # detect() uses the module's classifier, built at import; no file is read per call.
+    classifier = detect_module._classifier
+    detect(user("What is 2 + 2?"))
+    assert detect_module._classifier is classifier
+
+
+def test_the_shipped_artifact_fits_the_size_budget() -> None:
+    assert ARTIFACT.stat().st_size <= 25 * 1024 * 1024
+    assert Classifier(ARTIFACT).labels == TASK_TYPES
+
+
+def test_the_training_script_writes_a_model_that_inference_loads(tmp_path: Path, monkeypatch) -> None:
+    # A small corpus keeps it quick; `make train-classifier` runs the same code on the full one.
+    from routerapp.optimizer.training import corpus
+
+    build = corpus.build
+    monkeypatch.setattr(corpus, "build", lambda seed: build(seed, per_type=60))
+    output = tmp_path / "detector.npz"
+    summary = train.train(output)
+    assert summary["features"] > 1000 and output.stat().st_size == summary["bytes"]
+    small = Classifier(output)
+    assert small.detect(user("Write a haiku about the sea")).task_type == "creative"
+    assert small.detect(user("What is 17 * 23?")).task_type == "math"
+
+
+def classify(stdin: str, monkeypatch, *args: str) -> tuple[list[dict], str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("classify", *(args or ("-",)), stdout=out, stderr=err)
+    return [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def test_classify_adds_task_type_and_confidence_to_each_line_in_order(monkeypatch, tmp_path: Path) -> None:
+    lines = [
+        {"id": 1, "prompt": "Write a sonnet about the moon"},
+        {"id": 2, "messages": [{"role": "system", "content": "Be brief."}, *user("What is 45 * 12?")]},
     ]
-    assert detect_task_type(messages) == "creative"
+    path = tmp_path / "prompts.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
+    rows, _ = classify("", monkeypatch, str(path))
+    assert [r["id"] for r in rows] == [1, 2]
+    assert [r["task_type"] for r in rows] == ["creative", "math"]
+    assert rows[1]["messages"] == lines[1]["messages"]
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in rows)
+    from_stdin, _ = classify(path.read_text(), monkeypatch)
+    assert from_stdin == rows
 
 
-def test_the_system_prompt_tips_an_ambiguous_message() -> None:
-    bare = [{"role": "user", "content": "Le chat est sur la table."}]
-    with_system = [{"role": "system", "content": "You are a translator into English."}, *bare]
-    assert detect_task_type(bare) == "chat"
-    assert detect_task_type(with_system) == "translation"
+def test_classify_reports_bad_lines_by_number_and_fails(monkeypatch) -> None:
+    stdin = '{"prompt": "Write a haiku"}\nnot json\n{"text": "no prompt"}\n{"prompt": "What is 2+2?"}\n'
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="2 line"):
+        call_command("classify", "-", stdout=out, stderr=err)
+    assert [json.loads(line)["prompt"] for line in out.getvalue().splitlines()] == [
+        "Write a haiku",
+        "What is 2+2?",
+    ]
+    assert "-:2:" in err.getvalue() and "-:3: expected a 'prompt'" in err.getvalue()
 
 
-def test_a_pasted_document_does_not_outvote_the_instruction() -> None:
-    document = "Our API returns a stack trace when the function fails. " * 40
-    messages = [{"role": "user", "content": "Summarize this incident report:\n\n" + document}]
-    assert detect_task_type(messages) == "summarization"
-
-
-def test_confidence_is_between_zero_and_one_and_grows_with_signals() -> None:
-    weak = detect_task_type_with_confidence([{"role": "user", "content": "Write a function"}])
-    strong = detect_task_type_with_confidence(
-        [{"role": "user", "content": "Write a Python function; here is my code:\n```python\nimport os\n```"}]
-    )
-    assert weak[0] == strong[0] == "code"
-    assert 0.0 <= weak[1] < strong[1] <= 1.0
-    for prompt, _expected in CASES:
-        task, confidence = detect_task_type_with_confidence([{"role": "user", "content": prompt}])
-        assert task in TASK_TYPES
-        assert 0.0 <= confidence <= 1.0
-
-
-def test_it_handles_empty_and_odd_input() -> None:
-    assert detect_task_type([]) == "chat"
-    assert detect_task_type([{"role": "user", "content": None}]) == "chat"
-    assert detect_task_type([{"role": "assistant", "content": "What is 2 + 2?"}]) == "math"
-
-
-def test_it_is_deterministic_and_cheap_enough_for_the_hot_path() -> None:
-    messages = [{"role": "user", "content": "Summarize the following article:\n\n" + ARTICLE * 3}]
-    first = detect_task_type_with_confidence(messages)
-    # Not timed (CI machines vary); a thousand calls on a long prompt would hang here if it were slow.
-    assert all(detect_task_type_with_confidence(messages) == first for _ in range(1000))
+def test_classify_names_a_missing_file() -> None:
+    with pytest.raises(CommandError, match="missing.jsonl"):
+        call_command("classify", "missing.jsonl", stdout=io.StringIO(), stderr=io.StringIO())

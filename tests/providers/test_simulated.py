@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from routerapp import errors
+from routerapp.optimizer.detect import detect
 from routerapp.providers.base import ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
 from routerapp.providers.simulated import SimulatedAdapter
 
@@ -22,7 +23,9 @@ def create_adapter(**options: Any) -> SimulatedAdapter:
 
 
 def create_request(prompt: str = "What is the capital of France?", **params: Any) -> ChatRequest:
-    return ChatRequest(model="sim-model", messages=[{"role": "user", "content": prompt}], params=params)
+    # As route() does: the task type is detected once and travels on the request.
+    messages = [{"role": "user", "content": prompt}]
+    return ChatRequest(model="sim-model", messages=messages, params=params, task=detect(messages))
 
 
 def complete(adapter: SimulatedAdapter, request: ChatRequest, model: str = "sim-1") -> ChatResult:
@@ -52,6 +55,7 @@ def stream_until_failure(
     return received, None
 
 
+# The kind of answer -> the prompt; the task type each reports is TASK_OF[kind].
 PROMPTS_BY_TASK = {
     "code": "Write a Python function that reverses a linked list",
     "math": "What is 12 * (3 + 4)?",
@@ -66,6 +70,13 @@ PROMPTS_BY_TASK = {
     "reasoning": "Explain why the sky is blue, step by step",
     "question": "What is the capital of France?",
     "chat": "Hey, how are you doing today?",
+}
+TASK_OF = {
+    "translation": "summarization",
+    "extraction": "summarization",
+    "classification": "summarization",
+    "question": "qa",
+    "chat": "qa",
 }
 
 
@@ -101,7 +112,7 @@ def test_it_answers_like_a_model_for_each_task_type_not_an_echo() -> None:
     answers = {}
     for task, prompt in PROMPTS_BY_TASK.items():
         result = complete(adapter, create_request(prompt))
-        assert result.body["x_simulated"]["task_type"] == task
+        assert result.body["x_simulated"]["task_type"] == TASK_OF.get(task, task)
         assert result.content.strip()
         assert prompt not in result.content
         answers[task] = result.content
@@ -150,11 +161,11 @@ def test_arithmetic_is_slightly_wrong_at_zero_quality() -> None:
 
 
 def test_quality_sets_the_fraction_of_good_answers() -> None:
-    adapter = create_adapter(quality={"question": 0.3, "default": 1.0})
+    adapter = create_adapter(quality={"qa": 0.3, "default": 1.0})
     good = [complete(adapter, create_request(f"What is the tallest tree in forest {i}?")) for i in range(200)]
     share = sum(r.body["x_simulated"]["good"] for r in good) / len(good)
     assert 0.2 <= share <= 0.4
-    assert complete(adapter, create_request("Hello!")).body["x_simulated"]["quality"] == 1.0
+    assert complete(adapter, create_request("Write a haiku about rain")).body["x_simulated"]["quality"] == 1.0
 
 
 def test_one_provider_hosts_models_of_different_character() -> None:
@@ -257,10 +268,8 @@ def test_usage_is_reported_by_the_simulator_itself() -> None:
 
 
 def test_content_part_lists_are_read() -> None:
-    request = ChatRequest(
-        model="sim-model",
-        messages=[{"role": "user", "content": [{"type": "text", "text": "What is 9 * 9?"}]}],
-    )
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is 9 * 9?"}]}]
+    request = ChatRequest(model="sim-model", messages=messages, task=detect(messages))
     assert "= 81" in complete(create_adapter(quality=1.0), request).content
 
 

@@ -1,0 +1,76 @@
+"""Benchmark task-type detection: latency per prompt (p50/p99/max) on one core, by prompt length.
+
+    .venv/bin/python bench/classify.py [--rounds 20] [--cpu 0]
+
+The prompts are the dev set (tests/data/detect_dev.jsonl) plus long pastes built from it (about 2,000,
+6,000 and 50,000 characters), so that the p99 covers the longest prompts the router sees; detect()
+reads at most a few thousand characters of any prompt. Each prompt is timed separately with
+perf_counter_ns after a warm-up, garbage collection off during the timed loop. Numbers vary with
+the machine and its load: run it on a quiet machine (`taskset` via --cpu pins it to one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from routerapp.optimizer.detect import detect  # noqa: E402
+
+
+def prompts() -> list[list[dict]]:
+    rows = [json.loads(line) for line in (ROOT / "tests/data/detect_dev.jsonl").read_text().splitlines() if line]
+    conversations = [r.get("messages") or [{"role": "user", "content": r["prompt"]}] for r in rows]
+    text = " ".join(r.get("prompt", "") for r in rows)
+    for size in (2_000, 6_000, 50_000):
+        paste = (text * (size // len(text) + 1))[:size]
+        conversations.append([{"role": "user", "content": "Summarize the following text:\n\n" + paste}])
+    return conversations
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--cpu", type=int, help="pin to this CPU (Linux)")
+    args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    conversations = prompts()
+    for messages in conversations:
+        detect(messages)
+    by_length: dict[str, list[float]] = {"< 500 chars": [], "500-5,000": [], "> 5,000": []}
+    gc.disable()
+    for _ in range(args.rounds):
+        for messages in conversations:
+            size = sum(len(str(m.get("content", ""))) for m in messages)
+            started = time.perf_counter_ns()
+            detect(messages)
+            elapsed = (time.perf_counter_ns() - started) / 1e6
+            by_length["< 500 chars" if size < 500 else "500-5,000" if size <= 5000 else "> 5,000"].append(elapsed)
+    gc.enable()
+    everything = [t for times in by_length.values() for t in times]
+    print(f"detect(): {len(conversations)} prompts x {args.rounds} rounds, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'prompts':<14}{'n':>7}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, times in [*by_length.items(), ("all", everything)]:
+        print(
+            f"{name:<14}{len(times):>7}{statistics.median(times):>10.3f}{percentile(times, 0.99):>10.3f}"
+            f"{max(times):>10.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
