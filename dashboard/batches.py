@@ -4,16 +4,26 @@ batch's per-line outcomes, and downloads of its files. Reads through routerapp.b
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard.views import HtmxHttpRequest
-from routerapp import batches
+from routerapp import batches, errors
 from routerapp.models import Batch, BatchItem
 
 PAGE = 50
 ITEMS_PAGE = 200
+
+
+def _found(lookup, *args, **kwargs):
+    """The core's answer, or the page's 404 for an id it does not know."""
+    try:
+        return lookup(*args, **kwargs)
+    except errors.RouterError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from None
+        raise
 
 
 @require_GET
@@ -28,7 +38,7 @@ def batch_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @staff_member_required
 def batch_detail(request: HtmxHttpRequest, batch_id: str) -> HttpResponse:
-    batch = batches.status(batch_id)
+    batch = _found(batches.status, batch_id)
     status = request.GET.get("status", "")
     items = BatchItem.objects.filter(batch=batch).defer("body", "response")
     if status in BatchItem.Status.values:
@@ -47,7 +57,7 @@ def batch_detail(request: HtmxHttpRequest, batch_id: str) -> HttpResponse:
 @require_GET
 @staff_member_required
 def batch_file(request: HtmxHttpRequest, file_id: str) -> HttpResponse:
-    file, content = batches.file_content(file_id, api_key_id=None)
+    file, content = _found(batches.file_content, file_id, api_key_id=None)
     return HttpResponse(
         content,
         content_type="application/jsonl",

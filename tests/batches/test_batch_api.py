@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import openai
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from routerapp.models import Batch, BatchItem, QueryRecord
 from routerapp.tasks import run_batch
@@ -229,3 +232,14 @@ def test_a_line_over_the_keys_rate_limit_waits_instead_of_failing(models, client
     output, failed = results(client, done)
     assert done.status == "cancelled" and len(output) == 3
     assert [r["error"]["code"] for r in failed] == ["batch_cancelled", "batch_cancelled"]
+
+
+def test_a_batch_past_its_window_expires_with_the_lines_not_run(client, upstream):
+    batch = upload_and_create(client, [request_line(f"r{i}", "good") for i in range(3)])
+    Batch.objects.filter(pk=batch.id).update(expires_at=timezone.now() - timedelta(minutes=1))
+    run_batch(batch.id)
+    expired = client.batches.retrieve(batch.id)
+    assert expired.status == "expired" and expired.expired_at
+    output, failed = results(client, expired)
+    assert output == [] and [r["error"]["code"] for r in failed] == ["batch_expired"] * 3
+    assert upstream.hits["ok"] == 0
