@@ -205,6 +205,7 @@ class Run:
     owner: str
     stop: Stop = field(default_factory=Stop)
     _checked: float = 0.0
+    started: int = 0
 
     async def execute(self) -> str:
         """Run pending lines until none is left or something says stop; return why it ended."""
@@ -226,6 +227,7 @@ class Run:
                     if self.stop.reason or not await db(_mark_running, item.pk):
                         gate.release()
                         break
+                    self.started += 1
                     task = asyncio.create_task(self._run_item(item, key))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
@@ -256,7 +258,7 @@ class Run:
 
     async def _check(self, deadline: float) -> None:
         now = time.monotonic()
-        if now >= deadline:
+        if now >= deadline and self.started:  # every slice gets at least one line done
             self.stop.set("slice")
         if now - self._checked < STATUS_CHECK_S:
             return

@@ -243,3 +243,23 @@ def test_a_batch_past_its_window_expires_with_the_lines_not_run(client, upstream
     output, failed = results(client, expired)
     assert output == [] and [r["error"]["code"] for r in failed] == ["batch_expired"] * 3
     assert upstream.hits["ok"] == 0
+
+
+def test_a_long_batch_goes_on_in_new_tasks_until_every_line_is_done(client, upstream):
+    settings.ROUTER["BATCH_SLICE_S"], slice_before = 0, settings.ROUTER["BATCH_SLICE_S"]
+    settings.ROUTER["BATCH_CONCURRENCY"], before = 1, settings.ROUTER["BATCH_CONCURRENCY"]
+    try:
+        batch = upload_and_create(client, [request_line(f"r{i}", "good") for i in range(3)])
+        outcomes = [run_batch(batch.id) for _ in range(4)]
+    finally:
+        settings.ROUTER["BATCH_SLICE_S"], settings.ROUTER["BATCH_CONCURRENCY"] = slice_before, before
+    # Each task did at least one line and queued the rest; the one with the last line finished the
+    # batch, and a task queued after that finds nothing to do.
+    assert [o.split(": ", 1)[1] for o in outcomes] == [
+        "continues in a new task",
+        "continues in a new task",
+        "completed",
+        "finished or held by another worker",
+    ]
+    assert client.batches.retrieve(batch.id).request_counts.completed == 3
+    assert upstream.hits["ok"] == 3
