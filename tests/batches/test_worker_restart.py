@@ -102,11 +102,12 @@ def test_a_worker_killed_mid_batch_is_replaced_and_the_batch_completes_exactly_o
     assert sorted(ids) == sorted(f"req-{i}" for i in range(50))  # each exactly once
     assert {r["custom_id"] for r in failed} == {f"req-{i}" for i in range(0, 50, 5)}
     # Every upstream call is accounted for by an item's run count: a line in flight when the worker
-    # died ran again, and says so (runs == 2); none ran twice without that record.
+    # died ran again, and says so (runs == 2); none ran twice without that record. (A line the dead
+    # worker had started but not yet sent counts a run without a call, hence <=.)
     runs = {item.custom_id: item.runs for item in BatchItem.objects.filter(batch_id=batch.id)}
     good_runs = sum(n for cid, n in runs.items() if int(cid.split("-")[1]) % 5)
     bad_runs = sum(n for cid, n in runs.items() if int(cid.split("-")[1]) % 5 == 0)
-    assert upstream.hits["ok;delay=100"] == good_runs
-    assert upstream.hits["err=500;delay=100"] == bad_runs
+    assert 40 <= upstream.hits["ok;delay=100"] <= good_runs
+    assert 10 <= upstream.hits["err=500;delay=100"] <= bad_runs
     assert all(1 <= n <= 2 for n in runs.values())
     assert sum(n - 1 for n in runs.values()) <= 4  # at most the requests in flight at the kill
