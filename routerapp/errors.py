@@ -126,6 +126,39 @@ class RequestTooLargeError(InvalidRequestError):
     code = "request_too_large"
 
 
+class _EnsembleOutcomes:
+    """An ensemble's failure lists each member's outcome in the error body (`error.members`)."""
+
+    members: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()  # type: ignore[misc]
+        body["error"]["members"] = self.members
+        return body
+
+
+class EnsembleMembersFailedError(_EnsembleOutcomes, ProviderUnavailableError):
+    """Too few members gave a usable answer (they failed or were dropped): 502."""
+
+    code = "ensemble_quorum_not_met"
+    retryable = False
+
+    def __init__(self, message: str, *, members: list[dict[str, Any]]) -> None:
+        super().__init__(message, status=502)
+        self.members = members
+
+
+class EnsembleMembersTimedOutError(_EnsembleOutcomes, UpstreamTimeoutError):
+    """Too few usable answers because members ran past member_timeout_s: 504."""
+
+    code = "ensemble_members_timed_out"
+    retryable = False
+
+    def __init__(self, message: str, *, members: list[dict[str, Any]]) -> None:
+        super().__init__(message, status=504)
+        self.members = members
+
+
 ERROR_TYPES: dict[str, type[RouterError]] = {
     cls.__name__: cls
     for cls in (

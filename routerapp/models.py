@@ -121,6 +121,31 @@ class Deployment(models.Model):
         return f"{self.provider.name}/{self.upstream_model}"
 
 
+class Ensemble(models.Model):
+    """A model name answered by several models at once, their answers merged (routerapp.ensembling)."""
+
+    class Merge(models.TextChoices):
+        VOTE = "vote"
+        BEST = "best"
+        SYNTHESIZE = "synthesize"
+
+    name = models.CharField(max_length=200, unique=True)
+    # Model names from ModelGroup; a name may repeat (the same model sampled again).
+    members = models.JSONField(default=list)
+    merge = models.CharField(max_length=20, choices=Merge.choices, default=Merge.VOTE)
+    judge = models.CharField(
+        max_length=200, blank=True, help_text="Model that synthesizes (merge: synthesize)."
+    )
+    min_members = models.PositiveSmallIntegerField(default=1, help_text="Quorum of usable answers.")
+    member_timeout_s = models.FloatField(default=30.0)
+    min_confidence = models.FloatField(default=0.0)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -242,6 +267,8 @@ class QueryRecord(models.Model):
     fallback_used = models.BooleanField(default=False)
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
+    # Ensembles only: the response's "ensemble" object plus each member's answer (history detail).
+    ensemble = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = QueryRecordQuerySet.as_manager()
@@ -269,6 +296,8 @@ class Attempt(models.Model):
         Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
     )
     retry = models.PositiveSmallIntegerField(default=0, help_text="0 for the first try on this deployment.")
+    # Ensembles: which member made the call ("fast", "fast#2" for a repeat, "judge"); blank otherwise.
+    member = models.CharField(max_length=210, blank=True)
     status = models.CharField(max_length=10)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_type = models.CharField(max_length=60, blank=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from routerapp.models import ApiKey, Deployment, ModelGroup, Provider
+from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, Provider
 
 
 def create_provider(*, name: str = "up", kind: str = "openai", base_url: str = "", **fields: Any) -> Provider:
@@ -23,6 +23,10 @@ def create_model(
         extra = item[2] if len(item) > 2 else {}
         Deployment.objects.create(model_group=group, provider=provider, upstream_model=upstream, **extra)
     return group
+
+
+def create_ensemble(name: str = "council", members: list[str] | None = None, **fields: Any) -> Ensemble:
+    return Ensemble.objects.create(name=name, members=members or [], **fields)
 
 
 def create_key(*, name: str = "test", **fields: Any) -> str:

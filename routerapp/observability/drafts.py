@@ -25,6 +25,7 @@ class AttemptDraft:
     http_status: int | None = None
     error_type: str = ""
     error_message: str = ""
+    member: str = ""  # ensembles: which member made the call
 
 
 @dataclass(slots=True)
@@ -51,6 +52,7 @@ class RecordDraft:
     request_body: str = ""
     response_body: str = ""
     attempts: list[AttemptDraft] = field(default_factory=list)
+    ensemble: dict[str, Any] | None = None  # ensembles: see QueryRecord.ensemble
     created_at: Any = field(default_factory=timezone.now)
     # The request's spans (observability.tracing), stored as Span rows in the same batch.
     trace: Trace | None = field(default_factory=current_trace)

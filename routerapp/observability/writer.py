@@ -188,6 +188,7 @@ RECORD_FIELDS = [
     "fallback_used",
     "request_body",
     "response_body",
+    "ensemble",
     "created_at",
 ]
 ATTEMPT_FIELDS = [
@@ -200,6 +201,7 @@ ATTEMPT_FIELDS = [
     "error_message",
     "start_ms",
     "latency_ms",
+    "member",
     "created_at",
 ]
 
@@ -238,6 +240,7 @@ def write_batch(batch: list[RecordDraft]) -> None:
                 a.error_message[:2000],
                 a.start_ms,
                 a.latency_ms,
+                a.member,
                 when,
             )
             for query_id, d, when in zip(ids, batch, created, strict=True)
@@ -287,6 +290,7 @@ def insert_records(db, batch: list[RecordDraft], created: list[Any]) -> list[int
             d.fallback_used,
             d.request_body,
             d.response_body,
+            None if d.ensemble is None else db_json(d.ensemble),
             when,
         )
         for d, when in zip(batch, created, strict=True)

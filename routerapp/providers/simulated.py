@@ -24,7 +24,7 @@ value replaces the provider-wide one rather than merging with it):
   fail_per_request     see above
   stream_fail_after    cut streams after this many content chunks (or at the end if shorter) ...
   stream_fail_rate     ... with this probability per attempt (default 1 when stream_fail_after is set)
-  seed 0
+  seed 0               (the request's own `seed` parameter, when given, is part of every draw too)
   quality 0.8          a float or {task_type: q, "default": q}: the chance that an answer is "good"
                        (task types as routerapp.optimizer.detect names them; route() detects the
                        request's, a request built without route() counts as "qa")
@@ -179,6 +179,10 @@ class SimulatedAdapter(Adapter):
         conversation = "\x1e".join(
             f"{m.get('role')}:{text}" for m, text in zip(request.messages, texts, strict=True)
         )
+        # The request's sampling `seed` is a fresh draw, as for a real model at temperature > 0: an
+        # ensemble sampling one model several times (each with its own seed) gets independent answers.
+        if request.params.get("seed") is not None:
+            conversation += f"\x1dseed={request.params['seed']}"
         # route() detects the task type of every request; a request built by hand may not carry one.
         task = request.task.task_type if request.task is not None else "qa"
         quality = _quality(options.get("quality"), task)

@@ -11,32 +11,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
-from routerapp import errors
+from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
 from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatRequest, ChatResult, estimate_prompt_tokens
 from routerapp.routing import budget, limits
+from routerapp.routing.completion import Completion
 from routerapp.routing.fallback import Attempter, Call
 from routerapp.routing.streaming import StreamSession, open_stream
 from routerapp.routing.table import KeyInfo, RoutingTable, tables
-
-
-@dataclass(slots=True)
-class Completion:
-    """What route() returns for a non-streamed request."""
-
-    body: dict[str, Any]
-    result: ChatResult
-    deployment_label: str
-    overhead_ms: float
-    draft: RecordDraft
 
 
 def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
@@ -63,10 +51,13 @@ def record_rejected(
     return draft.request_id
 
 
-def _record_failure(draft: RecordDraft, error: errors.RouterError, started: float) -> None:
+def _record_failure(
+    draft: RecordDraft, error: errors.RouterError, started: float, *, submit: bool = True
+) -> None:
     draft.fail(error)
     draft.latency_ms = (time.perf_counter() - started) * 1000
-    writer.submit(draft)
+    if submit:
+        writer.submit(draft)
 
 
 async def route(
@@ -75,19 +66,25 @@ async def route(
     key: KeyInfo | None,
     table: RoutingTable | None = None,
     started: float | None = None,
-) -> Completion | StreamSession:
+    draft: RecordDraft | None = None,
+) -> Completion | StreamSession | ensembling.EnsembleStream:
     """Answer `request` through the best available deployment, or raise a RouterError.
 
-    `key` is None for the operator's own interfaces (the playground, `manage.py ask`): no client
-    key's permissions, budget or rate limit apply.
+    `key` is None for the operator's own interfaces (the playground, `manage.py ask`) and for an
+    ensemble's members: no client key's permissions, budget or rate limit apply. A caller that
+    passes its own `draft` (ensembling, for each member) keeps the record: route() fills it in but
+    does not submit it to the history writer.
     """
     started = time.perf_counter() if started is None else started
-    draft = new_draft(request, key)
+    submit = draft is None
+    draft = new_draft(request, key) if draft is None else draft
     attempter: Attempter | None = None
+    ensemble = None
     try:
         table = table or await tables.get()
         group = table.groups.get(request.model)
-        if group is None:
+        ensemble = table.ensembles.get(request.model) if group is None else None
+        if group is None and ensemble is None:
             raise errors.ModelNotFoundError(
                 f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
             )
@@ -101,6 +98,19 @@ async def route(
         draft.request_body = body_for_storage(orjson.dumps(request.messages).decode())
         # Once per request, before deployments are chosen: strategies read it from the request.
         request.task = detect(request.messages)
+        if ensemble is not None:
+            # Members are routed by route() itself, passed in so ensembling needs no import of it.
+            return await ensembling.answer(
+                request,
+                ensemble,
+                key=key,
+                table=table,
+                draft=draft,
+                started=started,
+                route=route,
+                submit=submit,
+            )
+        assert group is not None
         attempter = Attempter(
             table,
             group,
@@ -117,23 +127,26 @@ async def route(
                 request=request,
                 draft=draft,
                 started=started,
-                on_finish=lambda session, error: _finish_stream(session, error, key),
+                on_finish=lambda session, error: _finish_stream(session, error, key, submit),
             )
         result, call = await attempter.run(lambda call: _complete(call, request))
     except errors.RouterError as exc:
         # An error response reports the router's own time too: for a 429 or a "cooling down" 503
         # that is all of it.
         upstream_s = attempter.upstream_s if attempter is not None else 0.0
+        if ensemble is not None:
+            upstream_s = ensembling.upstream_s(draft)
         exc.overhead_ms = draft.overhead_ms = (time.perf_counter() - started - upstream_s) * 1000
-        _record_failure(draft, exc, started)
+        _record_failure(draft, exc, started, submit=submit)
         raise
     except asyncio.CancelledError:
         # The client went away while we waited on an upstream: still a request that reached us.
         draft.status, draft.http_status, draft.error_type = "cancelled", 499, "ClientDisconnected"
         draft.latency_ms = (time.perf_counter() - started) * 1000
-        writer.submit(draft)
+        if submit:
+            writer.submit(draft)
         raise
-    return _finish_completion(request, result, call, attempter, draft, key, started)
+    return _finish_completion(request, result, call, attempter, draft, key, started, submit)
 
 
 async def _complete(call: Call, request: ChatRequest) -> ChatResult:
@@ -154,6 +167,7 @@ def _finish_completion(
     draft: RecordDraft,
     key: KeyInfo | None,
     started: float,
+    submit: bool,
 ) -> Completion:
     deployment = call.deployment
     attempter.settle(deployment, result.usage.total_tokens)
@@ -171,13 +185,16 @@ def _finish_completion(
     draft.response_body = body_for_storage(result.content)
     if key is not None:
         budget.spend(key, cost)
-    writer.submit(draft)
+    if submit:
+        writer.submit(draft)
     return Completion(
         body=body, result=result, deployment_label=deployment.label, overhead_ms=overhead_ms, draft=draft
     )
 
 
-def _finish_stream(session: StreamSession, error: errors.RouterError | None, key: KeyInfo | None) -> None:
+def _finish_stream(
+    session: StreamSession, error: errors.RouterError | None, key: KeyInfo | None, submit: bool
+) -> None:
     draft = session.draft
     draft.latency_ms = (time.perf_counter() - session.started) * 1000
     draft.overhead_ms = session.overhead_ms
@@ -186,7 +203,8 @@ def _finish_stream(session: StreamSession, error: errors.RouterError | None, key
         draft.fail(error)
     if key is not None:
         budget.spend(key, draft.cost_usd)
-    writer.submit(draft)
+    if submit:
+        writer.submit(draft)
 
 
 __all__ = ["Completion", "StreamSession", "record_rejected", "route", "new_draft"]

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 # The module, not its names: schema imports the strategy registry, whose package imports this
 # module, so nothing here may use schema's names before load time.
 from routerapp import schema
-from routerapp.models import ApiKey, Deployment, ModelGroup, Provider, hash_key
+from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, Provider, hash_key
 from routerapp.providers.base import ProviderConfig
 
 VERSION_KEY = "config:version"
@@ -60,6 +60,19 @@ class GroupInfo:
 
 
 @dataclass(slots=True, frozen=True)
+class EnsembleInfo:
+    """An ensemble as routerapp.ensembling runs it: a model name whose answer merges its members'."""
+
+    name: str
+    members: tuple[str, ...]
+    merge: str = "vote"
+    judge: str = ""
+    min_members: int = 1
+    member_timeout_s: float = 30.0
+    min_confidence: float = 0.0
+
+
+@dataclass(slots=True, frozen=True)
 class KeyInfo:
     id: int
     name: str
@@ -78,12 +91,17 @@ class RoutingTable:
     groups: dict[str, GroupInfo] = field(default_factory=dict)
     keys: dict[str, KeyInfo] = field(default_factory=dict)  # by SHA-256 of the raw key
     deployments: dict[int, DeploymentInfo] = field(default_factory=dict)
+    # Ensemble names are model names too (schema validation keeps the two apart).
+    ensembles: dict[str, EnsembleInfo] = field(default_factory=dict)
 
     def key_for(self, raw: str) -> KeyInfo | None:
         return self.keys.get(hash_key(raw))
 
     def model_names(self) -> list[str]:
-        return sorted(self.groups)
+        return sorted([*self.groups, *self.ensembles])
+
+    def has_model(self, name: str) -> bool:
+        return name in self.groups or name in self.ensembles
 
 
 def config_version() -> int:
@@ -165,7 +183,20 @@ def load_table() -> RoutingTable:
             budget_usd=float(k.budget_usd) if k.budget_usd is not None else None,
             spent_usd=float(k.spent_usd),
         )
-    return RoutingTable(version=version, groups=groups, keys=keys, deployments=by_id)
+    ensembles = {
+        e.name: EnsembleInfo(
+            name=e.name,
+            members=tuple(e.members or ()),
+            merge=e.merge,
+            judge=e.judge,
+            min_members=e.min_members,
+            member_timeout_s=e.member_timeout_s,
+            min_confidence=e.min_confidence,
+        )
+        for e in Ensemble.objects.filter(enabled=True)
+        if e.name not in groups
+    }
+    return RoutingTable(version=version, groups=groups, keys=keys, deployments=by_id, ensembles=ensembles)
 
 
 def _or_default(value: T | None, default: T) -> T:

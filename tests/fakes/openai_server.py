@@ -17,6 +17,8 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "fail=0.3;as=reset"       ... failing the way `as` says: 429, 503, hang, reset or malformed
     "die_after=20;as=reset"   answer the first 20 requests, then fail every one (a deployment dying mid-run)
     "chunks=8;chunk_delay=20" stream shape; "words=..." sets the answer text
+    "finish=length"           answer with that finish_reason
+    "tool=get_weather;arg=city:Paris,unit:c"   answer with that tool call (arguments as JSON, in that order)
 
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
 """
@@ -163,6 +165,17 @@ class FakeOpenAI:
         text = self._text(req, opts)
         prompt_tokens = max(1, len(body) // 16)
         completion_tokens = len(text.split())
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        finish = opts.get("finish") or "stop"
+        if "tool" in opts:
+            arguments = dict(pair.split(":", 1) for pair in opts.get("arg", "").split(",") if ":" in pair)
+            call = {"name": opts["tool"], "arguments": json.dumps(arguments)}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": f"call_{self.hits[model]}", "type": "function", "function": call}],
+            }
+            finish = "tool_calls"
         self._send(
             writer,
             200,
@@ -171,9 +184,7 @@ class FakeOpenAI:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
