@@ -12,12 +12,14 @@ from django.forms.models import construct_instance
 from pydantic import ValidationError
 
 from routerapp import admin_actions, batches
+from routerapp.config import stored_ensemble_uses
 from routerapp.models import (
     ApiKey,
     Attempt,
     Batch,
     BatchItem,
     Deployment,
+    Ensemble,
     ErrorGroup,
     File,
     ModelGroup,
@@ -31,6 +33,7 @@ from routerapp.routing.strategies import STRATEGIES
 from routerapp.schema import (
     DEPLOYMENT_SETTINGS,
     DeploymentSettings,
+    EnsembleSpec,
     Known,
     ModelGroupSettings,
     ModelGroupSpec,
@@ -174,6 +177,40 @@ class ModelGroupAdmin(admin.ModelAdmin):
         return obj.deployment_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
+class EnsembleForm(SchemaForm):
+    members = forms.CharField(
+        help_text="Model names, comma-separated, in order; a name may repeat (the same model sampled again)."
+    )
+
+    class Meta:
+        model = Ensemble
+        fields = list(EnsembleSpec.model_fields)
+
+    spec = EnsembleSpec
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["members"] = ", ".join(self.instance.members)
+
+    def clean_members(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data["members"].split(",") if name.strip()]
+
+    def spec_input(self) -> tuple[dict[str, Any], Known | None]:
+        known = Known(
+            models=frozenset(ModelGroup.objects.values_list("name", flat=True)),
+            ensembles=stored_ensemble_uses(exclude=self.instance.pk),
+        )
+        return EnsembleSpec.fields_of(self.instance), known
+
+
+@admin.register(Ensemble)
+class EnsembleAdmin(admin.ModelAdmin):
+    form = EnsembleForm
+    list_display = ["name", "members", "merge", "judge", "min_members", "enabled"]
+    search_fields = ["name"]
+
+
 @admin.register(Deployment)
 class DeploymentAdmin(admin.ModelAdmin):
     form = DeploymentForm
@@ -256,8 +293,8 @@ class AttemptInline(admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
-    fields = ["deployment", "retry", "status", "http_status", "error_type", "start_ms", "latency_ms"]
-    readonly_fields = ["deployment", "retry", "status", "http_status", "error_type", "start_ms", "latency_ms"]
+    fields = ["member", "deployment", "retry", "status", "http_status", "error_type", "start_ms", "latency_ms"]
+    readonly_fields = fields
 
 
 @admin.register(QueryRecord)

@@ -1,7 +1,7 @@
 """Declarative configuration: YAML in (importconfig), YAML out (exportconfig).
 
 Import validates the whole file first and applies it in one transaction, so a bad file changes
-nothing. Entries are matched by name: providers and models are created or updated; a model's
+nothing. Entries are matched by name: providers, models and ensembles are created or updated; a model's
 deployments become exactly the ones listed (existing rows keep their ids, so history stays linked).
 Entries missing from the file are left alone unless `prune` is asked for.
 """
@@ -16,8 +16,18 @@ import yaml
 from django.db import transaction
 from pydantic import ValidationError
 
-from routerapp.models import Deployment, ModelGroup, Provider
-from routerapp.schema import ConfigSpec, Known, ModelGroupSpec, Problem, ProviderSpec, names_in, problems
+from routerapp.models import Deployment, Ensemble, ModelGroup, Provider
+from routerapp.schema import (
+    ConfigSpec,
+    EnsembleSpec,
+    Known,
+    ModelGroupSpec,
+    Problem,
+    ProviderSpec,
+    ensemble_uses,
+    names_in,
+    problems,
+)
 
 TOP_LEVEL = tuple(ConfigSpec.model_fields)
 
@@ -66,12 +76,24 @@ def validate(data: dict[str, Any], source: str) -> ConfigSpec:
             names_in(data, "providers") | set(Provider.objects.values_list("name", flat=True))
         ),
         models=frozenset(names_in(data, "models") | set(ModelGroup.objects.values_list("name", flat=True))),
+        ensembles=stored_ensemble_uses() | ensemble_uses(data),
     )
     try:
-        return ConfigSpec.model_validate(data, context=known)
+        config = ConfigSpec.model_validate(data, context=known)
     except ValidationError as exc:
         first = problems(exc, ConfigSpec)[0]
         raise ConfigError(source, _entry_name(first, data), first.text) from None
+    ensembles = set(Ensemble.objects.values_list("name", flat=True))
+    for i, m in enumerate(config.models):
+        if m.name in ensembles:
+            raise ConfigError(source, f"models[{i}] ({m.name})", f"'{m.name}' is already an ensemble name")
+    return config
+
+
+def stored_ensemble_uses(*, exclude: int | None = None) -> dict[str, tuple[str, ...]]:
+    """What each stored ensemble sends requests to (Known.ensembles), optionally leaving one row out."""
+    rows = Ensemble.objects.exclude(pk=exclude) if exclude is not None else Ensemble.objects.all()
+    return {e.name: EnsembleSpec.from_row(e).uses for e in rows}
 
 
 def _entry_name(problem: Problem, data: dict[str, Any]) -> str:
@@ -101,9 +123,14 @@ def import_config(data: dict[str, Any], *, source: str = "<config>", prune: bool
                 new_models.add(m.name)
         for m in config.models:
             _apply_model(m, summary, created=m.name in new_models)
+        for e in config.ensembles:
+            _apply_ensemble(e, summary)
         if prune:
             keep_models = [m.name for m in config.models]
             keep_providers = [p.name for p in config.providers]
+            for ensemble in Ensemble.objects.exclude(name__in=[e.name for e in config.ensembles]):
+                summary.deleted.append(f"ensemble {ensemble.name}")
+                ensemble.delete()
             for group in ModelGroup.objects.exclude(name__in=keep_models):
                 summary.deleted.append(f"model {group.name}")
                 group.delete()
@@ -143,6 +170,15 @@ def _apply_model(spec: ModelGroupSpec, summary: ImportSummary, *, created: bool)
     (summary.created if created else summary.updated).append(f"model {group.name}")
 
 
+def _apply_ensemble(spec: EnsembleSpec, summary: ImportSummary) -> None:
+    ensemble = Ensemble.objects.filter(name=spec.name).first()
+    created = ensemble is None
+    ensemble = ensemble or Ensemble(name=spec.name)
+    spec.apply_to(ensemble)
+    ensemble.save()
+    (summary.created if created else summary.updated).append(f"ensemble {ensemble.name}")
+
+
 def export_config() -> dict[str, Any]:
     """The current configuration as import_config accepts it. Stored secrets are left out."""
     providers = [ProviderSpec.from_row(p) for p in Provider.objects.order_by("name")]
@@ -150,7 +186,8 @@ def export_config() -> dict[str, Any]:
         ModelGroupSpec.from_row(g)
         for g in ModelGroup.objects.order_by("name").prefetch_related("deployments__provider")
     ]
-    config = ConfigSpec.model_construct(providers=providers, models=models)
+    ensembles = [EnsembleSpec.from_row(e) for e in Ensemble.objects.order_by("name")]
+    config = ConfigSpec.model_construct(providers=providers, models=models, ensembles=ensembles)
     return config.model_dump(exclude_defaults=True)
 
 

@@ -1,4 +1,4 @@
-"""What a valid provider, model group and deployment is: one definition.
+"""What a valid provider, model group, deployment and ensemble is: one definition.
 
 importconfig and exportconfig (config.py), the admin forms and the routing table all go through
 these models, so a strategy name, a fallback or a price that one of them accepts, the others accept
@@ -12,7 +12,7 @@ which is how a single row is checked where the database already enforces the res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from routerapp.models import Deployment, ModelGroup, Provider
+from routerapp.models import Deployment, Ensemble, ModelGroup, Provider
 from routerapp.providers import KINDS
 from routerapp.routing.strategies import STRATEGIES
 
@@ -43,6 +43,8 @@ class Known:
 
     providers: frozenset[str] = frozenset()
     models: frozenset[str] = frozenset()
+    # Ensemble names, each with the model names it sends requests to (members, then the judge).
+    ensembles: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _known(info: ValidationInfo) -> Known | None:
@@ -265,13 +267,119 @@ class ModelGroupSpec(ModelGroupSettings):
             setattr(row, name, list(value) if isinstance(value, list) else value)
 
 
+# Ensembles (routerapp.ensembling): a model name whose answer merges several models' answers.
+
+MERGES = ("vote", "best", "synthesize")
+
+
+class EnsembleSpec(Spec):
+    name: Name
+    # Model names, in order; a name may repeat (the same model sampled again).
+    members: Annotated[list[Name], Field(min_length=1)]
+    merge: str = "vote"
+    # The model that synthesizes (merge: synthesize).
+    judge: str = ""
+    # Quorum of usable answers.
+    min_members: Annotated[int, Field(ge=1)] = 1
+    member_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.0
+    enabled: bool = True
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _no_judge(cls, judge: Any) -> Any:
+        return "" if judge is None else judge
+
+    @field_validator("merge")
+    @classmethod
+    def _merge_is_known(cls, merge: str) -> str:
+        if merge not in MERGES:
+            raise ValueError(f"merge '{merge}' is not one of {', '.join(MERGES)}")
+        return merge
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        if self.name in self.members:
+            raise ValueError("an ensemble cannot be its own member")
+        if self.judge == self.name:
+            raise ValueError("the judge cannot be the ensemble itself")
+        if self.merge == "synthesize" and not self.judge:
+            raise ValueError("merge: synthesize needs a 'judge' model")
+        if self.min_members > len(self.members):
+            raise ValueError(
+                f"'min_members' must be between 1 and the number of members ({len(self.members)})"
+            )
+        known = _known(info)
+        if known is None:
+            return self
+        if self.name in known.models:
+            raise ValueError(
+                f"the name '{self.name}' is already a model name; an ensemble needs a name of its own"
+            )
+        for member in self.members:
+            if member not in known.models and member not in known.ensembles:
+                raise ValueError(f"member '{member}' is not a model or ensemble")
+        if self.judge and self.judge not in known.models and self.judge not in known.ensembles:
+            raise ValueError(f"judge '{self.judge}' is not a model or ensemble")
+        uses = {**known.ensembles, self.name: self.uses}
+        if cycle := _cycle(self.name, uses):
+            raise ValueError("ensembles form a cycle: " + " -> ".join(cycle))
+        return self
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """The model names this ensemble sends requests to: members, then the judge."""
+        return (*self.members, *((self.judge,) if self.judge else ()))
+
+    @staticmethod
+    def fields_of(row: Ensemble) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in EnsembleSpec.model_fields}
+
+    @classmethod
+    def from_row(cls, row: Ensemble) -> EnsembleSpec:
+        return cls.model_construct(**cls.fields_of(row))
+
+    def apply_to(self, row: Ensemble) -> None:
+        for name in EnsembleSpec.model_fields:
+            if name != "name":
+                value = getattr(self, name)
+                setattr(row, name, list(value) if isinstance(value, list) else value)
+
+
+def _cycle(start: str, uses: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """A path start -> ... -> start through ensembles' members and judges, if there is one."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        name, path = stack.pop()
+        for used in uses.get(name, ()):
+            if used == start:
+                return [*path, start]
+            if used in uses and used not in seen:
+                seen.add(used)
+                stack.append((used, [*path, used]))
+    return None
+
+
+def ensemble_uses(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """What each raw config ensemble sends requests to, before it is validated (for `Known`)."""
+    entries = data.get("ensembles")
+    out: dict[str, tuple[str, ...]] = {}
+    for e in entries if isinstance(entries, list) else ():
+        if isinstance(e, dict) and isinstance(e.get("name"), str):
+            members = e.get("members") if isinstance(e.get("members"), list) else []
+            judge = e.get("judge") if isinstance(e.get("judge"), str) and e.get("judge") else None
+            out[e["name"]] = tuple(str(m) for m in members) + ((judge,) if judge else ())
+    return out
+
+
 class ConfigSpec(Spec):
     """A whole config file."""
 
     providers: list[ProviderSpec] = Field(default_factory=list)
     models: list[ModelGroupSpec] = Field(default_factory=list)
+    ensembles: list[EnsembleSpec] = Field(default_factory=list)
 
-    @field_validator("providers", "models", mode="before")
+    @field_validator("providers", "models", "ensembles", mode="before")
     @classmethod
     def _empty_section(cls, entries: Any) -> Any:
         return [] if entries is None else entries
@@ -287,6 +395,12 @@ class ConfigSpec(Spec):
     def _models_unique(cls, models: list[ModelGroupSpec]) -> list[ModelGroupSpec]:
         _unique("model", [m.name for m in models])
         return models
+
+    @field_validator("ensembles")
+    @classmethod
+    def _ensembles_unique(cls, ensembles: list[EnsembleSpec]) -> list[EnsembleSpec]:
+        _unique("ensemble", [e.name for e in ensembles])
+        return ensembles
 
 
 def _unique(what: str, names: list[str]) -> None:
@@ -356,6 +470,7 @@ ENTRY_LISTS: dict[str, type[Spec]] = {
     "providers": ProviderSpec,
     "models": ModelGroupSpec,
     "deployments": DeploymentSpec,
+    "ensembles": EnsembleSpec,
 }
 
 
@@ -385,7 +500,17 @@ def _describe(error: Any, field: str) -> str:
     if kind == "value_error":
         return str(error["ctx"]["error"])
     if kind == "greater_than_equal":
-        return f"{subject}must not be negative"
+        return (
+            f"{subject}must not be negative"
+            if error["ctx"]["ge"] == 0
+            else f"{subject}must be at least {error['ctx']['ge']}"
+        )
+    if kind == "greater_than":
+        return f"{subject}must be more than {error['ctx']['gt']}"
+    if kind == "less_than_equal":
+        return f"{subject}must be at most {error['ctx']['le']}"
+    if kind == "too_short":
+        return f"{subject}must not be empty"
     if kind == "string_pattern_mismatch":
         return f"{subject}may only hold letters, digits, '-' and '_'"
     expected = TYPE_NAMES.get(kind)

@@ -86,7 +86,7 @@ def test_reimport_updates_in_place_and_keeps_deployment_ids(tmp_path):
             "'timeout_s' must be a number",
         ),
         ("providers: [{name: p, kind: openai}]", "providers[0] (p)", "needs 'base_url'"),
-        ("ensembles: []", "file", "unknown section(s) ensembles"),
+        ("routes: []", "file", "unknown section(s) routes"),
         ("providers: [\n  - {name: x", "line", "not valid YAML"),
     ],
 )
