@@ -66,22 +66,20 @@ CALIBRATION_FILE = Path(__file__).with_name("ensembling_calibration.json")
 # Confidence.
 
 
-def features(
-    agreement: float, margin: float, quality: float, single: bool, logprob: float | None
-) -> list[float]:
+def features(agreement: float, margin: float, single: bool, logprob: float | None) -> list[float]:
     """The calibration model's inputs (their order is the fitted weights' order)."""
-    return [agreement, margin, quality, 1.0 if single else 0.0, logprob if logprob is not None else 0.0]
+    return [agreement, margin, 1.0 if single else 0.0, logprob if logprob is not None else 0.0]
 
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """Logistic calibration: confidence = σ(bias + Σ weight·feature), fitted offline."""
+    """Logistic calibration: σ(bias + Σ weight·feature), fitted offline."""
 
     weights: tuple[float, ...]
     bias: float
 
     def __call__(self, x: list[float]) -> float:
-        z = self.bias + sum(w * v for w, v in zip(self.weights, x, strict=False))
+        z = self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -97,8 +95,14 @@ CALIBRATION = load_calibration()
 
 
 def confidence(agreement: float, margin: float, quality: float, single: bool, logprob: float | None) -> float:
+    """The chance the answer is right: the fitted agreement (and log-prob) model times its quality.
+
+    Quality multiplies rather than entering the logistic: on the calibration set every kept answer
+    is usable (quality 1), so a weight for it could not be fitted; as a factor it scales the
+    confidence of an answer with problems (no final number, code that does not parse) down.
+    """
     model = CALIBRATION["with_logprobs" if logprob is not None else "without_logprobs"]
-    return round(model(features(agreement, margin, quality, single, logprob)), 4)
+    return round(model(features(agreement, margin, single, logprob)) * quality, 4)
 
 
 # Normalizing answers for the vote.
@@ -157,6 +161,7 @@ class Member:
     key: tuple | None = None
     cluster: int = -1
     confidence: float | None = None
+    features: list[float] | None = None  # the calibration inputs behind `confidence`
 
     @property
     def result(self) -> ChatResult | None:
@@ -313,7 +318,9 @@ def _score(kept: list[Member]) -> list[list[Member]]:
         others = sizes[: m.cluster] + sizes[m.cluster + 1 :]
         agreement, margin = _agreement(sizes[m.cluster], others, n)
         assert m.assessment is not None
-        m.confidence = confidence(agreement, margin, m.assessment.score, n == 1, _mean_logprob(m.result))
+        logprob = _mean_logprob(m.result)
+        m.features = features(agreement, margin, n == 1, logprob)
+        m.confidence = confidence(agreement, margin, m.assessment.score, n == 1, logprob)
     return clusters
 
 
@@ -566,6 +573,10 @@ def _history(m: Member) -> dict[str, Any]:
     item["problems"] = list(m.assessment.problems) if m.assessment is not None else []
     if m.error is not None:
         item["error"] = m.error.message[:500]
+    if m.features is not None:
+        # Kept so calibration can be refitted from real history (bench ensembles --fit reads these).
+        item["features"] = m.features
+        item["with_logprobs"] = _mean_logprob(m.result) is not None
     return item
 
 

@@ -7,8 +7,9 @@ is a new module plus one line in BENCHES.
 
 from __future__ import annotations
 
-from routerapp.benchmarks import load
+from routerapp.benchmarks import ensembles, load
 
 BENCHES = {
     "load": load,
+    "ensembles": ensembles,
 }

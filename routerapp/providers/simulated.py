@@ -30,6 +30,9 @@ value replaces the provider-wide one rather than merging with it):
                        request's, a request built without route() counts as "qa")
   context_window 8192  prompts estimated above it raise ContextWindowExceededError
   content_filter []    words that make a request raise ContentPolicyError
+
+A request with `logprobs: true` gets per-piece `logprobs` (non-streamed answers only), higher on
+average for good answers than for degraded ones.
 """
 
 from __future__ import annotations
@@ -106,7 +109,25 @@ class SimulatedAdapter(Adapter):
         )
         body["system_fingerprint"] = f"sim-{upstream_model}"
         body["x_simulated"] = plan.simulated
+        if request.params.get("logprobs"):
+            body["choices"][0]["logprobs"] = {"content": self._logprobs(plan, upstream_model, options)}
         return ChatResult(body=body, usage=plan.usage)
+
+    def _logprobs(self, plan: _Plan, upstream_model: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """Per-piece log-probabilities, as a real model's are: on average higher (less negative) when
+        the answer is good, with much overlap: each answer draws its own mean, uniformly from
+        0.1–0.5 for a good answer and 0.25–0.75 for a degraded one, and each piece draws -Exp(mean)."""
+        rng = _rng(options.get("seed", 0), upstream_model, plan.conversation, "logprobs")
+        mean = rng.uniform(0.1, 0.5) if plan.simulated["good"] else rng.uniform(0.25, 0.75)
+        return [
+            {
+                "token": piece,
+                "logprob": round(-rng.expovariate(1 / mean), 4),
+                "bytes": None,
+                "top_logprobs": [],
+            }
+            for piece in _PIECES.findall(plan.content)
+        ]
 
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
