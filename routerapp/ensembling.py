@@ -94,14 +94,25 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Calibration]:
 CALIBRATION = load_calibration()
 
 
-def confidence(agreement: float, margin: float, quality: float, single: bool, logprob: float | None) -> float:
+def confidence(
+    agreement: float,
+    margin: float,
+    quality: float,
+    single: bool,
+    logprob: float | None,
+    *,
+    judged: bool = False,
+) -> float:
     """The chance the answer is right: the fitted agreement (and log-prob) model times its quality.
 
     Quality multiplies rather than entering the logistic: on the calibration set every kept answer
     is usable (quality 1), so a weight for it could not be fitted; as a factor it scales the
     confidence of an answer with problems (no final number, code that does not parse) down.
     """
-    model = CALIBRATION["with_logprobs" if logprob is not None else "without_logprobs"]
+    name = "with_logprobs" if logprob is not None else "without_logprobs"
+    # A judge's answer agrees with the candidates differently than a member agrees with the others:
+    # it has a model of its own.
+    model = CALIBRATION[f"judge_{name}" if judged else name]
     return round(model(features(agreement, margin, single, logprob)) * quality, 4)
 
 
@@ -393,6 +404,7 @@ class Judged:
     latency_ms: float
     error: errors.RouterError | None = None
     confidence: float | None = None
+    features: list[float] | None = None
 
 
 async def _synthesize(
@@ -447,7 +459,9 @@ async def _synthesize(
         others = [len(c) for c in clusters if not same(c[0])]
         agreement, margin = _agreement(matching, others, len(kept))
         quality = assess(task, request.messages, result.content, result.finish_reason).score
-        judged.confidence = confidence(agreement, margin, quality, len(kept) == 1, _mean_logprob(result))
+        logprob = _mean_logprob(result)
+        judged.features = features(agreement, margin, len(kept) == 1, logprob)
+        judged.confidence = confidence(agreement, margin, quality, len(kept) == 1, logprob, judged=True)
     return judged
 
 
@@ -546,8 +560,8 @@ async def answer(
     draft.ensemble = {
         **extension,
         "members": [_history(m) for m in members],
-        "judge": {**extension["judge"], "answer": body_for_storage(content)}
-        if "judge" in extension
+        "judge": {**extension["judge"], "answer": body_for_storage(content), "features": judged.features}
+        if judged is not None and "judge" in extension
         else None,
     }
     if key is not None:

@@ -65,8 +65,11 @@ FIT_ONLY = {
     "pair-vote": EnsembleInfo("pair-vote", ("acc60", "acc80"), "vote"),
     "single60": EnsembleInfo("single60", ("acc60",), "vote"),
     "single80": EnsembleInfo("single80", ("acc80",), "vote"),
+    "mixed-synthesize": EnsembleInfo(
+        "mixed-synthesize", ("acc50", "acc70-a", "acc90"), "synthesize", judge="acc80"
+    ),
 }
-FIT_RUNS = ("trio-vote", "self5-vote", *FIT_ONLY)
+FIT_RUNS = ("trio-vote", "self5-vote", "trio-synthesize", *FIT_ONLY)
 
 
 def add_arguments(parser) -> None:
@@ -165,6 +168,7 @@ class Answer:
     members: list[dict[str, Any]]
     truth: float
     winner: str | None
+    judge: dict[str, Any] | None = None
 
 
 @dataclass
@@ -200,6 +204,7 @@ async def _ask(table: RoutingTable, ensemble: str, question: str, truth: float, 
         members=members,
         truth=truth,
         winner=members[chosen]["label"] if chosen is not None else None,
+        judge=draft.ensemble.get("judge"),
     )
 
 
@@ -301,39 +306,43 @@ def summarize(run: Run) -> dict[str, Any]:
 
 
 def fit_calibration(runs: list[Run]) -> dict[str, Any]:
-    """Logistic regression of "this answer is right" on its features, one model with log-probs and
-    one without; every kept member answer of the fit set is a sample (quality multiplies the result
-    at run time, see ensembling.confidence)."""
+    """Logistic regression of "this answer is right" on its features: members' answers (every kept
+    member answer of the fit set is a sample) and judges' answers, each with and without log-probs.
+    Quality multiplies the result at run time (see ensembling.confidence)."""
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError as exc:  # a bench/dev dependency only: run time just applies the weights
         raise CommandError("--fit needs scikit-learn: pip install -e '.[bench]'") from exc
-    models, counts = {}, {}
-    for name, with_lp in (("without_logprobs", False), ("with_logprobs", True)):
-        x, y = [], []
-        for run in runs:
-            if run.logprobs != with_lp:
+    samples: dict[str, tuple[list[list[float]], list[int]]] = {}
+    for run in runs:
+        suffix = "with_logprobs" if run.logprobs else "without_logprobs"
+        for answer in run.answers:
+            if answer.judge is not None and answer.judge.get("features") is not None:
+                x, y = samples.setdefault(f"judge_{suffix}", ([], []))
+                x.append(answer.judge["features"])
+                y.append(int(answer.correct))
                 continue
-            for answer in run.answers:
-                for member in answer.members:
-                    if member.get("features") is not None:
-                        x.append(member["features"])
-                        y.append(int(member["correct"]))
-        if not with_lp:
+            x, y = samples.setdefault(suffix, ([], []))
+            for member in answer.members:
+                if member.get("features") is not None:
+                    x.append(member["features"])
+                    y.append(int(member["correct"]))
+    models = {}
+    for name, (x, y) in sorted(samples.items()):
+        if "without" in name:
             x = [[*row[:3], 0.0] for row in x]
         model = LogisticRegression(C=10.0, max_iter=1000).fit(x, y)
         models[name] = {
             "weights": [round(float(w), 6) for w in model.coef_[0]],
             "bias": round(float(model.intercept_[0]), 6),
         }
-        counts[name] = len(y)
     return {
         "features": ["agreement", "margin", "single", "mean_logprob"],
         "formula": "confidence = quality * sigmoid(bias + sum(weights * features))",
         "models": models,
         "fitted": {
             "command": f"{COMMAND} --fit",
-            "samples": counts,
+            "samples": {name: len(y) for name, (_, y) in sorted(samples.items())},
             "set": "fit (bench-ensembles-fit questions; never the eval set)",
             "runs": [f"{r.ensemble}{' +logprobs' if r.logprobs else ''}" for r in runs],
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -398,7 +407,9 @@ def run(
         ensembling.CALIBRATION = ensembling.load_calibration()
         out.write(f"wrote {ensembling.CALIBRATION_FILE} ({fitted['fitted']['samples']})")
     eval_set = make_questions("eval", questions)
-    plan = [(name, False) for name in REPORTED] + [("trio-vote", True), ("self5-vote", True)]
+    plan = [(name, False) for name in REPORTED] + [
+        (name, True) for name in ("trio-vote", "self5-vote", "trio-synthesize")
+    ]
     runs = asyncio.run(_runs(table, eval_set, concurrency, plan))
     results = [summarize(r) for r in runs]
     _report(out, results)
