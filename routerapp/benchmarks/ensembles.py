@@ -34,6 +34,7 @@ from routerapp.optimizer.quality import final_number
 from routerapp.providers.base import ChatRequest, ProviderConfig
 from routerapp.routing import route
 from routerapp.routing.table import DeploymentInfo, EnsembleInfo, GroupInfo, RoutingTable
+from routerapp.schema import DeploymentSettings
 
 help = "Ensembles on simulated members of known accuracy: accuracy, calibration (ECE, AUROC), cost, latency."
 
@@ -146,8 +147,7 @@ def build_table() -> RoutingTable:
             group=name,
             provider=provider,
             upstream_model=name,
-            input_cost_per_mtok=price_in,
-            output_cost_per_mtok=price_out,
+            settings=DeploymentSettings(input_cost_per_mtok=price_in, output_cost_per_mtok=price_out),
         )
         deployments[i] = deployment
         groups[name] = GroupInfo(

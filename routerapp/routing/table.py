@@ -183,19 +183,25 @@ def load_table() -> RoutingTable:
             budget_usd=float(k.budget_usd) if k.budget_usd is not None else None,
             spent_usd=float(k.spent_usd),
         )
-    ensembles = {
-        e.name: EnsembleInfo(
+    ensembles = {}
+    for e in Ensemble.objects.filter(enabled=True):
+        try:
+            ensemble = schema.EnsembleSpec.model_validate(schema.EnsembleSpec.fields_of(e))
+        except ValidationError as exc:
+            logger.error("ensemble %s left out of the routing table: %s", e.name, exc)
+            continue
+        if e.name in groups:
+            logger.error("ensemble %s left out of the routing table: a model has its name", e.name)
+            continue
+        ensembles[e.name] = EnsembleInfo(
             name=e.name,
-            members=tuple(e.members or ()),
-            merge=e.merge,
-            judge=e.judge,
-            min_members=e.min_members,
-            member_timeout_s=e.member_timeout_s,
-            min_confidence=e.min_confidence,
+            members=tuple(ensemble.members),
+            merge=ensemble.merge,
+            judge=ensemble.judge,
+            min_members=ensemble.min_members,
+            member_timeout_s=ensemble.member_timeout_s,
+            min_confidence=ensemble.min_confidence,
         )
-        for e in Ensemble.objects.filter(enabled=True)
-        if e.name not in groups
-    }
     return RoutingTable(version=version, groups=groups, keys=keys, deployments=by_id, ensembles=ensembles)
 
 
