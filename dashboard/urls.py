@@ -11,6 +11,7 @@ urlpatterns = [
     path("latency/", views.latency, name="latency"),
     path("errors/", views.errors, name="errors"),
     path("errors/<int:group_id>/", views.error_group, name="error_group"),
+    path("ensembles/", views.ensembles, name="ensembles"),
     path("history/", views.history, name="history"),
     path("history/<str:request_id>/", views.history_detail, name="history_detail"),
     path("playground/", playground.playground, name="playground"),

@@ -14,6 +14,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.forms import HistoryFilter
 from routerapp import stats
 from routerapp.models import Attempt, Deployment, ErrorGroup, QueryRecord
+from routerapp.stats.ensembles import ensemble_stats
 
 HISTORY_PAGE = 50
 
@@ -167,6 +168,18 @@ def history_detail(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
         request,
         "dashboard/history_detail.html",
         {"record": record, "attempts": attempts, "waterfall": waterfall(record, attempts)},
+    )
+
+
+@require_GET
+@staff_required
+def ensembles(request: HttpRequest) -> HttpResponse:
+    window = stats.parse_window(request.GET.get("window"), default="24h")
+    return _page(
+        request,
+        "dashboard/ensembles.html",
+        "dashboard/partials/ensembles_live.html",
+        {"window": window, "ensembles": ensemble_stats(stats.WINDOWS[window])},
     )
 
 

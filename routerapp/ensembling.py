@@ -557,8 +557,15 @@ async def answer(
     draft.fallback_used = any(c.draft.fallback_used for c in calls)
     content = answering.result.content
     draft.response_body = body_for_storage(content)
+    if chosen is not None:
+        agreement = sum(m.cluster == chosen.cluster for m in kept) / len(kept)
+    else:
+        agreement = judged.features[0] if judged is not None and judged.features else 0.0
     draft.ensemble = {
         **extension,
+        # Share of the kept answers that agree with the one returned (1.0: unanimous); the
+        # dashboard's agreement rate.
+        "agreement": round(agreement, 4),
         "members": [_history(m) for m in members],
         "judge": {**extension["judge"], "answer": body_for_storage(content), "features": judged.features}
         if judged is not None and "judge" in extension
@@ -573,7 +580,9 @@ async def answer(
     result = ChatResult(body=body, usage=usage)
     label = f"ensemble:{ensemble.name}"
     if request.stream:
-        return EnsembleStream(request, body, result, deployment_label=label, overhead_ms=overhead_ms)
+        return EnsembleStream(
+            request, body, result, deployment_label=label, overhead_ms=overhead_ms, draft=draft
+        )
     return Completion(body=body, result=result, deployment_label=label, overhead_ms=overhead_ms, draft=draft)
 
 
@@ -658,6 +667,7 @@ class EnsembleStream:
     result: ChatResult
     deployment_label: str
     overhead_ms: float
+    draft: RecordDraft  # the request's record, already complete (interactive.summarize reads it)
     id: str = field(default_factory=completion_id)
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from routerapp import errors
+from routerapp.ensembling import EnsembleStream
 from routerapp.observability.drafts import RecordDraft
 from routerapp.providers.base import ChatRequest
 from routerapp.routing import route
@@ -102,7 +103,7 @@ async def converse(chat: ChatRequest, *, key: KeyInfo | None = None) -> AsyncIte
         # route() recorded it; no deployment answered, so there is no draft to read here.
         yield failed(chat, exc, latency_ms=(time.perf_counter() - started) * 1000)
         return
-    assert isinstance(session, StreamSession)
+    assert isinstance(session, StreamSession | EnsembleStream)
     try:
         async for chunk in session:
             for choice in chunk.get("choices") or ():
