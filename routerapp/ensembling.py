@@ -506,7 +506,11 @@ async def answer(
         raise _quorum_error(ensemble, members, len(kept))
 
     judged: Judged | None = None
-    if ensemble.merge == "synthesize":
+    # Tool calls are not prose to fuse: an agent needs one of the calls as a member made it.
+    strategy = (
+        "vote" if ensemble.merge == "synthesize" and any(m.tool_calls for m in kept) else ensemble.merge
+    )
+    if strategy == "synthesize":
         judged = await _synthesize(request, ensemble, kept, task, route, table, draft, started)
         if judged.completion is None:
             assert judged.error is not None
@@ -515,7 +519,7 @@ async def answer(
         body = judged.completion.body
         merged_confidence = judged.confidence
     else:
-        chosen = vote(clusters) if ensemble.merge == "vote" else best(clusters)
+        chosen = vote(clusters) if strategy == "vote" else best(clusters)
         assert chosen.completion is not None
         body = chosen.completion.body
         merged_confidence = chosen.confidence
@@ -529,7 +533,7 @@ async def answer(
     )
     cost = sum(c.draft.cost_usd for c in calls)
     extension: dict[str, Any] = {
-        "strategy": ensemble.merge,
+        "strategy": strategy,
         "confidence": merged_confidence,
         "chosen": chosen.index if chosen is not None else None,
         "members": [m.outcome() for m in members],

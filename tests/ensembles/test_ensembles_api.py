@@ -251,3 +251,12 @@ def test_synthesize_sends_the_candidates_to_the_judge(live_url):
     ]
     # Members' and judge's tokens are all counted.
     assert body["usage"]["prompt_tokens"] == row.prompt_tokens > 0
+
+
+def test_a_synthesize_ensemble_votes_when_members_call_tools(up, live_url):
+    models(up, a="tool=get_time;arg=city:Oslo", b="tool=get_time;arg=city:Oslo", judge="words=never_asked")
+    create_ensemble("fused", ["a", "b"], merge="synthesize", judge="judge")
+    body = post(live_url, create_key(), {"model": "fused", "messages": MATH}).json()
+    assert body["ensemble"]["strategy"] == "vote"
+    assert body["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_time"
+    assert "judge" not in body["ensemble"]
