@@ -172,8 +172,8 @@ def history_detail(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def ensembles(request: HttpRequest) -> HttpResponse:
+@staff_member_required
+def ensembles(request: HtmxHttpRequest) -> HttpResponse:
     window = stats.parse_window(request.GET.get("window"), default="24h")
     return _page(
         request,

@@ -293,8 +293,26 @@ class AttemptInline(admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
-    fields = ["member", "deployment", "retry", "status", "http_status", "error_type", "start_ms", "latency_ms"]
-    readonly_fields = fields
+    fields = [
+        "member",
+        "deployment",
+        "retry",
+        "status",
+        "http_status",
+        "error_type",
+        "start_ms",
+        "latency_ms",
+    ]
+    readonly_fields = [
+        "member",
+        "deployment",
+        "retry",
+        "status",
+        "http_status",
+        "error_type",
+        "start_ms",
+        "latency_ms",
+    ]
 
 
 @admin.register(QueryRecord)

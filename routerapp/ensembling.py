@@ -316,8 +316,11 @@ def _mean_logprob(result: ChatResult | None) -> float | None:
     if result is None:
         return None
     logprobs = ((result.body.get("choices") or [{}])[0].get("logprobs") or {}).get("content")
-    values = [t.get("logprob") for t in logprobs or () if isinstance(t, dict)]
-    values = [v for v in values if isinstance(v, int | float)]
+    values: list[float] = [
+        t["logprob"]
+        for t in logprobs or ()
+        if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)
+    ]
     return sum(values) / len(values) if values else None
 
 

@@ -366,9 +366,12 @@ def ensemble_uses(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for e in entries if isinstance(entries, list) else ():
         if isinstance(e, dict) and isinstance(e.get("name"), str):
-            members = e.get("members") if isinstance(e.get("members"), list) else []
-            judge = e.get("judge") if isinstance(e.get("judge"), str) and e.get("judge") else None
-            out[e["name"]] = tuple(str(m) for m in members) + ((judge,) if judge else ())
+            members = e.get("members")
+            judge = e.get("judge")
+            uses = [str(m) for m in members] if isinstance(members, list) else []
+            if isinstance(judge, str) and judge:
+                uses.append(judge)
+            out[e["name"]] = tuple(uses)
     return out
 
 

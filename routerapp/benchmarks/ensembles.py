@@ -33,6 +33,7 @@ from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer.quality import final_number
 from routerapp.providers.base import ChatRequest, ProviderConfig
 from routerapp.routing import route
+from routerapp.routing.completion import Completion
 from routerapp.routing.table import DeploymentInfo, EnsembleInfo, GroupInfo, RoutingTable
 from routerapp.schema import DeploymentSettings
 
@@ -117,7 +118,8 @@ _TEMPLATES = (
 def make_questions(split: str, count: int) -> list[tuple[str, float]]:
     """`count` word problems with their answers; the split names the seed, so fit and eval differ."""
     rng = random.Random(f"bench-ensembles-{split}")
-    out, seen = [], set()
+    out: list[tuple[str, float]] = []
+    seen: set[str] = set()
     while len(out) < count:
         template, solve = rng.choice(_TEMPLATES)
         a, b, c, d = rng.randint(10, 99), rng.randint(2, 9), rng.randint(3, 24), rng.randint(1, 20)
@@ -191,6 +193,7 @@ async def _ask(table: RoutingTable, ensemble: str, question: str, truth: float, 
     request = ChatRequest(model=ensemble, messages=[{"role": "user", "content": question}], params=params)
     draft = RecordDraft(request_id=request.request_id, model=ensemble, api_key_id=None, trace=None)
     completion = await route(request, key=None, table=table, draft=draft)
+    assert isinstance(completion, Completion) and draft.ensemble is not None
     extension = completion.body["ensemble"]
     members = draft.ensemble["members"]
     for member in members:
@@ -310,7 +313,7 @@ def fit_calibration(runs: list[Run]) -> dict[str, Any]:
     member answer of the fit set is a sample) and judges' answers, each with and without log-probs.
     Quality multiplies the result at run time (see ensembling.confidence)."""
     try:
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
     except ImportError as exc:  # a bench/dev dependency only: run time just applies the weights
         raise CommandError("--fit needs scikit-learn: pip install -e '.[bench]'") from exc
     samples: dict[str, tuple[list[list[float]], list[int]]] = {}
