@@ -500,7 +500,8 @@ async def answer(
         for a in m.draft.attempts:
             a.member = m.label
             draft.attempts.append(a)
-    task = detect.detect_task_type(request.messages)
+    # route() detected it before handing the request over.
+    task = (request.task or detect.detect(request.messages)).task_type
     _filter(members, task, request.messages)
     clusters = score_members(members, ensemble.min_confidence)
     kept = [m for m in members if m.kept]

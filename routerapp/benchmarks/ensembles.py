@@ -313,7 +313,7 @@ def fit_calibration(runs: list[Run]) -> dict[str, Any]:
     member answer of the fit set is a sample) and judges' answers, each with and without log-probs.
     Quality multiplies the result at run time (see ensembling.confidence)."""
     try:
-        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+        from sklearn.linear_model import LogisticRegression
     except ImportError as exc:  # a bench/dev dependency only: run time just applies the weights
         raise CommandError("--fit needs scikit-learn: pip install -e '.[bench]'") from exc
     samples: dict[str, tuple[list[list[float]], list[int]]] = {}

@@ -10,9 +10,9 @@ import pytest
 from routerapp.models import QueryRecord
 from routerapp.providers.base import ChatRequest, ProviderConfig, Timeouts
 from routerapp.providers.simulated import SimulatedAdapter
-from tests.commands.conftest import run
-from tests.conftest import flush_history
 from tests.factories import create_ensemble, create_model, create_provider
+from tests.helpers import flush_history
+from tests.helpers import run_command as run
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import flush_history
 from tests.factories import create_ensemble, create_key, create_model, create_provider
+from tests.helpers import flush_history
 
 MATH = [{"role": "user", "content": "What is 17 plus 25 times 2?"}]
 
