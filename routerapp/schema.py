@@ -118,7 +118,20 @@ class ProviderSpec(Spec):
             row.set_api_key(self.api_key or "")
 
 
-class DeploymentSettings(Spec):
+class RowSettings(Spec):
+    """Settings a database row holds under the config file's names."""
+
+    @classmethod
+    def fields_of(cls, row: Any) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in cls.model_fields}
+
+    @classmethod
+    def settings_of(cls, row: Any) -> Self:
+        """The row's settings, validated: the routing table carries only what the schema allows."""
+        return cls.model_validate(cls.fields_of(row))
+
+
+class DeploymentSettings(RowSettings):
     """How one deployment is used: the routing table carries exactly these."""
 
     weight: Number = 1.0
@@ -133,15 +146,6 @@ class DeploymentSettings(Spec):
     @classmethod
     def _empty_weight_is_one(cls, weight: Any) -> Any:
         return 1.0 if weight is None else weight
-
-    @staticmethod
-    def fields_of(row: Deployment) -> dict[str, Any]:
-        return {name: getattr(row, name) for name in DeploymentSettings.model_fields}
-
-    @classmethod
-    def from_row(cls, row: Deployment) -> DeploymentSettings:
-        """The row's settings, validated: the routing table carries only what the schema allows."""
-        return cls.model_validate(cls.fields_of(row))
 
 
 # The settings a deployment row holds under the same names (admin forms, import, export).
@@ -178,7 +182,7 @@ class DeploymentSpec(DeploymentSettings):
         row.enabled = self.enabled
 
 
-class ModelGroupSettings(Spec):
+class ModelGroupSettings(RowSettings):
     """How requests for a model name are routed; empty numbers mean the router defaults."""
 
     strategy: str = DEFAULT_STRATEGY
@@ -219,15 +223,6 @@ class ModelGroupSettings(Spec):
             if known is not None and name not in known.models:
                 raise ValueError(f"{info.field_name} names unknown model '{name}'")
         return names
-
-    @staticmethod
-    def fields_of(row: ModelGroup) -> dict[str, Any]:
-        return {name: getattr(row, name) for name in ModelGroupSettings.model_fields}
-
-    @classmethod
-    def from_row(cls, row: ModelGroup) -> ModelGroupSettings:
-        """The row's settings, validated: the routing table carries only what the schema allows."""
-        return cls.model_validate(cls.fields_of(row))
 
 
 # The settings a model group row holds under the same names.

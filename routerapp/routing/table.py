@@ -139,7 +139,7 @@ def load_table() -> RoutingTable:
         if d.provider_id not in providers:
             continue
         try:
-            deployment_settings = schema.DeploymentSettings.from_row(d)
+            deployment_settings = schema.DeploymentSettings.settings_of(d)
         except ValidationError as exc:
             logger.error("deployment %s left out of the routing table: %s", d.id, exc)
             continue
@@ -155,7 +155,7 @@ def load_table() -> RoutingTable:
     groups = {}
     for g in ModelGroup.objects.filter(enabled=True):
         try:
-            spec = schema.ModelGroupSettings.from_row(g)
+            spec = schema.ModelGroupSettings.settings_of(g)
         except ValidationError as exc:
             logger.error("model %s left out of the routing table: %s", g.name, exc)
             continue

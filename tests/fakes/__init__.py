@@ -110,3 +110,30 @@ async def wait_for_disconnect(receive: Any, seconds: float) -> bool:
 
 def request_headers(scope: dict[str, Any]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+class RecordingFake:
+    """A fake upstream that notes each request (`last_path`, `last_headers`, `last_request`, the JSON
+    body) before `respond()` answers it as `behaviour` says."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.behaviour = "answer"
+        self.delay = 5.0  # how long "slow" waits, unless the client hangs up first
+        self.last_path = ""
+        self.last_headers: dict[str, str] = {}
+        self.last_request: dict[str, Any] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await read_body(receive)
+        self.last_path = scope["path"]
+        self.last_headers = request_headers(scope)
+        self.last_request = json.loads(body) if body else None
+        await self.respond(scope, receive, send)
+
+    async def respond(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise NotImplementedError

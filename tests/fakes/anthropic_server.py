@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import read_body, request_headers, send_json, send_start, wait_for_disconnect
+from . import RecordingFake, send_json, send_start, wait_for_disconnect
 
 # behaviour → (HTTP status, Anthropic error type, message, extra headers), as api.anthropic.com answers.
 HTTP_ERRORS: dict[str, tuple[int, str, str, dict[str, str]]] = {
@@ -39,32 +39,19 @@ HTTP_ERRORS: dict[str, tuple[int, str, str, dict[str, str]]] = {
 }
 
 
-class FakeAnthropic:
+class FakeAnthropic(RecordingFake):
     """Behaviours: "answer" (JSON or SSE, as the request asks), "tool_use", any key of HTTP_ERRORS,
     "truncated" (a stream that stops before message_stop), "error_event" (a stream that reports
     `stream_error_type` midway), "slow" (waits `delay` seconds or until the client hangs up)."""
 
-    def __init__(self) -> None:
-        self.reset()
-
     def reset(self) -> None:
-        self.behaviour = "answer"
+        super().reset()
         self.reply = "Hello from the fake Claude."
         self.stop_reason = "end_turn"
         self.usage: dict[str, int] = {"input_tokens": 21, "output_tokens": 9}
         self.stream_error_type = "overloaded_error"
-        self.delay = 5.0
-        self.last_path = ""
-        self.last_headers: dict[str, str] = {}
-        self.last_request: dict[str, Any] | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = await read_body(receive)
-        self.last_path = scope["path"]
-        self.last_headers = request_headers(scope)
-        self.last_request = json.loads(body) if body else None
+    async def respond(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["method"] != "POST" or scope["path"] != "/v1/messages":
             await send_json(send, 404, _error("not_found_error", f"Not found: {scope['path']}"))
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import read_body, request_headers, send_json, send_start, wait_for_disconnect
+from . import RecordingFake, send_json, send_start, wait_for_disconnect
 
 # behaviour → (HTTP status, error text), as Ollama answers.
 HTTP_ERRORS: dict[str, tuple[int, str]] = {
@@ -23,32 +23,19 @@ HTTP_ERRORS: dict[str, tuple[int, str]] = {
 _TOOL_CALL = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
 
 
-class FakeOllama:
+class FakeOllama(RecordingFake):
     """Behaviours: "answer" (JSON or NDJSON, as the request asks; Ollama streams unless told not to),
     "length" (stopped by num_predict), "no_counts" (omits the token counts), "tool_call", any key of
     HTTP_ERRORS, "truncated" (a stream without its done line), "error_line" (a stream that reports an
     error midway), "slow" (waits `delay` seconds or until the client hangs up)."""
 
-    def __init__(self) -> None:
-        self.reset()
-
     def reset(self) -> None:
-        self.behaviour = "answer"
+        super().reset()
         self.reply = "Hello from the fake llama."
         self.prompt_eval_count = 17
         self.eval_count = 8
-        self.delay = 5.0
-        self.last_path = ""
-        self.last_headers: dict[str, str] = {}
-        self.last_request: dict[str, Any] | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = await read_body(receive)
-        self.last_path = scope["path"]
-        self.last_headers = request_headers(scope)
-        self.last_request = json.loads(body) if body else None
+    async def respond(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["method"] != "POST" or scope["path"] != "/api/chat":
             await send_json(send, 404, {"error": "404 page not found"})
             return
