@@ -168,6 +168,14 @@ class Adapter:
 
     # Helpers shared by the HTTP adapters.
 
+    def bearer_headers(self) -> dict[str, str]:
+        """JSON in, the provider's key as a bearer token (when it has one), then its extra headers."""
+        headers = {"content-type": "application/json"}
+        if self.provider.api_key:
+            headers["authorization"] = f"Bearer {self.provider.api_key}"
+        headers.update(self.provider.headers)
+        return headers
+
     def url(self, path: str) -> str:
         return self.provider.base_url.rstrip("/") + path
 

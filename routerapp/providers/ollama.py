@@ -47,12 +47,8 @@ class OllamaAdapter(Adapter):
         return (self.provider.base_url or DEFAULT_BASE_URL).rstrip("/") + "/api/chat"
 
     def _headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
         # Ollama itself has no auth; a key only matters behind an authenticating reverse proxy.
-        if self.provider.api_key:
-            headers["authorization"] = f"Bearer {self.provider.api_key}"
-        headers.update(self.provider.headers)
-        return headers
+        return self.bearer_headers()
 
     def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
         return orjson.dumps(

@@ -29,11 +29,7 @@ class OpenAIAdapter(Adapter):
     kind = "openai"
 
     def _headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
-        if self.provider.api_key:
-            headers["authorization"] = f"Bearer {self.provider.api_key}"
-        headers.update(self.provider.headers)
-        return headers
+        return self.bearer_headers()
 
     def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
         payload: dict[str, Any] = {**request.params, "model": upstream_model, "messages": request.messages}
