@@ -16,9 +16,9 @@ from ninja import Body, Router, Status
 
 from routerapp import errors
 from routerapp.api.auth import admin_auth
-from routerapp.config import ConfigError, export_config, import_config
-from routerapp.models import ModelGroup, Provider
-from routerapp.schema import ModelGroupSpec, ProviderSpec
+from routerapp.config import ConfigError, export_config, import_config, stored_ensemble_uses
+from routerapp.models import Ensemble, ModelGroup, Provider
+from routerapp.schema import EnsembleSpec, ModelGroupSpec, ProviderSpec
 
 router = Router(tags=["config"], auth=admin_auth)
 
@@ -207,5 +207,68 @@ def delete_model(request: HttpRequest, name: str):
                 status=409,
                 code="in_use",
             )
+        _refuse_if_an_ensemble_uses(name, "Model")
         group.delete()
+    return Status(204, None)
+
+
+def _refuse_if_an_ensemble_uses(name: str, what: str) -> None:
+    users = sorted(e for e, uses in stored_ensemble_uses().items() if e != name and name in uses)
+    if users:
+        raise errors.InvalidRequestError(
+            f"{what} '{name}' is a member or judge of ensemble(s) {', '.join(users)}; change those first.",
+            status=409,
+            code="in_use",
+        )
+
+
+# Ensembles (a model name answered by several models, their answers merged)
+
+ENSEMBLE_EXAMPLE = {"name": "council", "members": ["fast", "smart"], "merge": "vote", "min_members": 2}
+ENSEMBLE_BODY = Body(..., openapi_examples={"ensemble": {"value": ENSEMBLE_EXAMPLE}})
+
+
+@router.get("/ensembles")
+def list_ensembles(request: HttpRequest):
+    return export_config().get("ensembles", [])
+
+
+@router.post("/ensembles", response={201: dict}, openapi_extra=documented_as(EnsembleSpec))
+def create_ensemble(request: HttpRequest, payload: dict = ENSEMBLE_BODY):
+    name = payload.get("name") if isinstance(payload, dict) else None
+    if not isinstance(name, str) or not name:
+        raise errors.InvalidRequestError("'name' is required.", param="name")
+    if Ensemble.objects.filter(name=name).exists():
+        raise errors.InvalidRequestError(
+            f"An ensemble named '{name}' already exists; PUT /api/ensembles/{name} changes it.",
+            status=409,
+            code="already_exists",
+        )
+    apply("ensembles", payload, source="POST /api/ensembles")
+    return Status(201, _entry("ensembles", name))
+
+
+@router.get("/ensembles/{name}")
+def get_ensemble(request: HttpRequest, name: str):
+    entry = _entry("ensembles", name)
+    if entry is None:
+        raise not_found("ensemble", name)
+    return entry
+
+
+@router.put("/ensembles/{name}", openapi_extra=documented_as(EnsembleSpec))
+def put_ensemble(request: HttpRequest, name: str, payload: dict = ENSEMBLE_BODY):
+    """Create or replace the ensemble."""
+    apply("ensembles", _named(payload, name), source=f"PUT /api/ensembles/{name}")
+    return _entry("ensembles", name)
+
+
+@router.delete("/ensembles/{name}", response={204: None})
+def delete_ensemble(request: HttpRequest, name: str):
+    with transaction.atomic():
+        ensemble = Ensemble.objects.filter(name=name).first()
+        if ensemble is None:
+            raise not_found("ensemble", name)
+        _refuse_if_an_ensemble_uses(name, "Ensemble")
+        ensemble.delete()
     return Status(204, None)

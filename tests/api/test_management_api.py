@@ -89,6 +89,7 @@ def test_a_staff_session_may_use_the_api_and_sees_it_in_the_openapi_schema(db):
         "/api/models",
         "/api/config",
         "/api/health/check",
+        "/api/ensembles/{name}",
         "/api/queries",
         "/api/queries/{request_id}",
     ):
@@ -226,3 +227,24 @@ def test_operators_see_and_cancel_every_clients_batches(admin, upstream_model, c
     assert admin.get(f"/batches/{batch.id}").json()["input_file_id"] == file.id
     assert admin.post(f"/batches/{batch.id}/cancel").json()["status"] == "cancelled"
     assert sdk.batches.retrieve(batch.id).status == "cancelled"
+
+
+def test_an_ensemble_added_through_the_api_answers_at_once(admin, client_for):
+    sim = create_provider(name="sim", kind="simulated", options={"latency_ms": 1})
+    create_model("one", [(sim, "small")])
+    create_model("two", [(sim, "large")])
+    sdk = client_for(create_key(name="app"))
+    created = admin.post("/ensembles", json={"name": "council", "members": ["one", "two"], "merge": "vote"})
+    assert created.status_code == 201, created.text
+    assert created.json()["members"] == ["one", "two"]
+    assert sdk.chat.completions.create(model="council", messages=HELLO).model == "council"
+    assert [e["name"] for e in admin.get("/ensembles").json()] == ["council"]
+
+    bad = admin.put("/ensembles/council", json={"members": ["one", "nobody"]})
+    assert bad.status_code == 400 and "nobody" in bad.json()["error"]["message"]
+    assert admin.get("/ensembles/council").json()["members"] == ["one", "two"]  # unchanged
+    assert admin.delete("/models/two").status_code == 409  # still a member of council
+    assert admin.delete("/ensembles/council").status_code == 204
+    with pytest.raises(openai.NotFoundError):
+        sdk.chat.completions.create(model="council", messages=HELLO)
+    assert admin.get("/ensembles/council").status_code == 404
