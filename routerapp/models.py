@@ -79,6 +79,10 @@ class ModelGroup(models.Model):
     chunk_timeout_s = models.FloatField(null=True, blank=True)
     allowed_fails = models.PositiveSmallIntegerField(null=True, blank=True)
     cooldown_s = models.FloatField(null=True, blank=True)
+    # Optimizer strategies on for this model (routerapp.optimizer.switches), and its response cache.
+    optimize = models.JSONField(default=list, blank=True)
+    cache_ttl_s = models.FloatField(null=True, blank=True)
+    cache_any_temperature = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,6 +167,8 @@ class ApiKey(models.Model):
     # Client-facing model names this key may use; empty means all.
     allowed_models = models.JSONField(default=list, blank=True)
     rpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Optimizer switches for this key's requests, over the model's: e.g. ["-cache"] opts out of caching.
+    optimize = models.JSONField(default=list, blank=True)
     budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     # Money spent so far; the history writer adds to it in batches.
     spent_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
@@ -265,6 +271,11 @@ class QueryRecord(models.Model):
     # Why deployments were passed over: [{"deployment": id, "reason": "cooldown" | "rate_limited" | ...}]
     skipped = models.JSONField(default=list, blank=True)
     fallback_used = models.BooleanField(default=False)
+    # What the optimizer found and did (routerapp.optimizer): {"compress": {...}, "params": {...}, ...}.
+    task_type = models.CharField(max_length=20, blank=True)
+    task_confidence = models.FloatField(null=True, blank=True)
+    optimizations = models.JSONField(default=dict, blank=True)
+    cache_hit = models.BooleanField(default=False)
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
     # Ensembles only: the response's "ensemble" object plus each member's answer (history detail).
@@ -571,3 +582,22 @@ class BatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.custom_id} {self.status}"
+
+
+class OptimizerTemplate(models.Model):
+    """Per task type: the system guidance the `instructions` strategy adds and the parameter
+    defaults the `params` strategy sets (never over what the client sent)."""
+
+    task_type = models.CharField(max_length=20, unique=True)
+    instructions = models.TextField(blank=True, help_text="Added to the system prompt; empty adds none.")
+    temperature = models.FloatField(null=True, blank=True)
+    top_p = models.FloatField(null=True, blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task_type"]
+
+    def __str__(self) -> str:
+        return self.task_type

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from routerapp.models import Deployment, Ensemble, ModelGroup, Provider
+from routerapp.optimizer import switches
 from routerapp.providers import KINDS
 from routerapp.routing.strategies import STRATEGIES
 
@@ -196,7 +197,21 @@ class ModelGroupSettings(RowSettings):
     chunk_timeout_s: Number | None = None
     allowed_fails: Count | None = None
     cooldown_s: Number | None = None
+    # Optimizer strategies on for this model (routerapp.optimizer.switches), e.g. [compress, cache].
+    optimize: list[str] = Field(default_factory=list)
+    # The response cache: how long an answer is kept, and whether answers at temperature > 0 are too.
+    cache_ttl_s: Number | None = None
+    cache_any_temperature: bool = False
     enabled: bool = True
+
+    @field_validator("optimize", mode="before")
+    @classmethod
+    def _optimize_is_a_switch_spec(cls, spec: Any) -> Any:
+        if spec is None:
+            return []
+        if not isinstance(spec, str | list | tuple):
+            raise ValueError("optimize must be a list of strategy names or a comma-separated string")
+        return switches.normalize(spec)
 
     @field_validator("strategy", mode="before")
     @classmethod

@@ -210,6 +210,10 @@ ROUTER: dict[str, Any] = {
     "BATCH_SLICE_S": env_float("ROUTER_BATCH_SLICE_S", 50.0),
     # Bearer token for GET /metrics; empty disables the endpoint.
     "METRICS_TOKEN": os.environ.get("ROUTER_METRICS_TOKEN", ""),
+    # The optimizer's response cache: how long an answer is kept unless the model sets cache_ttl_s.
+    "CACHE_TTL_S": env_float("ROUTER_CACHE_TTL_S", 3600.0),
+    # The `instructions` strategy adds guidance only when the task type is detected at least this surely.
+    "INSTRUCTIONS_MIN_CONFIDENCE": env_float("ROUTER_INSTRUCTIONS_MIN_CONFIDENCE", 0.5),
 }
 
 LOGGING = {

@@ -6,10 +6,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, Provider
+from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, OptimizerTemplate, Provider
 from routerapp.routing.table import bump_config_version
 
-CONFIG_MODELS = (Provider, ModelGroup, Deployment, ApiKey, Ensemble)
+CONFIG_MODELS = (Provider, ModelGroup, Deployment, ApiKey, Ensemble, OptimizerTemplate)
 
 
 @receiver(post_save)

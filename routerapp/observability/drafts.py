@@ -49,6 +49,10 @@ class RecordDraft:
     cost_usd: float = 0.0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     fallback_used: bool = False
+    task_type: str = ""
+    task_confidence: float | None = None
+    optimizations: dict[str, Any] = field(default_factory=dict)
+    cache_hit: bool = False
     request_body: str = ""
     response_body: str = ""
     attempts: list[AttemptDraft] = field(default_factory=list)

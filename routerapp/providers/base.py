@@ -59,6 +59,10 @@ class ChatRequest:
     num_retries: int | None = None
     # The task type route() detected (routerapp.optimizer.detect); strategies and the simulator read it.
     task: Detection | None = None
+    # Optimizer switches the client sent (x-router-optimize header or `optimize` body field), and
+    # the strategies in force once route() resolved them (routerapp.optimizer.switches).
+    optimize_spec: str | None = None
+    optimize: frozenset[str] = frozenset()
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
         return ChatRequest(
@@ -71,6 +75,8 @@ class ChatRequest:
             timeout_s=self.timeout_s,
             num_retries=self.num_retries,
             task=self.task,
+            optimize_spec=self.optimize_spec,
+            optimize=self.optimize,
         )
 
 

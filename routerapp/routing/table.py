@@ -21,7 +21,7 @@ from pydantic import ValidationError
 # The module, not its names: schema imports the strategy registry, whose package imports this
 # module, so nothing here may use schema's names before load time.
 from routerapp import schema
-from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, Provider, hash_key
+from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, OptimizerTemplate, Provider, hash_key
 from routerapp.providers.base import ProviderConfig
 
 VERSION_KEY = "config:version"
@@ -57,6 +57,9 @@ class GroupInfo:
     chunk_timeout_s: float | None = None
     allowed_fails: int = 3
     cooldown_s: float = 5.0
+    optimize: tuple[str, ...] = ()  # a switch spec (routerapp.optimizer.switches)
+    cache_ttl_s: float | None = None
+    cache_any_temperature: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,9 +83,17 @@ class KeyInfo:
     rpm_limit: int | None = None
     budget_usd: float | None = None
     spent_usd: float = 0.0
+    optimize: tuple[str, ...] = ()
 
     def may_use(self, model: str) -> bool:
         return not self.allowed_models or model in self.allowed_models
+
+
+@dataclass(slots=True, frozen=True)
+class TemplateInfo:
+    task_type: str
+    instructions: str = ""
+    params: tuple[tuple[str, float | int], ...] = ()  # ("temperature", 0.2), ...
 
 
 @dataclass(slots=True)
@@ -93,6 +104,8 @@ class RoutingTable:
     deployments: dict[int, DeploymentInfo] = field(default_factory=dict)
     # Ensemble names are model names too (schema validation keeps the two apart).
     ensembles: dict[str, EnsembleInfo] = field(default_factory=dict)
+    # The optimizer's per-task-type guidance and parameter defaults, by task type (enabled rows only).
+    templates: dict[str, TemplateInfo] = field(default_factory=dict)
 
     def key_for(self, raw: str) -> KeyInfo | None:
         return self.keys.get(hash_key(raw))
@@ -172,6 +185,9 @@ def load_table() -> RoutingTable:
             chunk_timeout_s=spec.chunk_timeout_s,
             allowed_fails=_or_default(spec.allowed_fails, defaults["ALLOWED_FAILS"]),
             cooldown_s=_or_default(spec.cooldown_s, defaults["COOLDOWN_S"]),
+            optimize=tuple(spec.optimize),
+            cache_ttl_s=spec.cache_ttl_s,
+            cache_any_temperature=spec.cache_any_temperature,
         )
     keys = {}
     for k in ApiKey.objects.filter(enabled=True):
@@ -182,6 +198,7 @@ def load_table() -> RoutingTable:
             rpm_limit=k.rpm_limit,
             budget_usd=float(k.budget_usd) if k.budget_usd is not None else None,
             spent_usd=float(k.spent_usd),
+            optimize=tuple(k.optimize or ()),
         )
     ensembles = {}
     for e in Ensemble.objects.filter(enabled=True):
@@ -202,7 +219,25 @@ def load_table() -> RoutingTable:
             member_timeout_s=ensemble.member_timeout_s,
             min_confidence=ensemble.min_confidence,
         )
-    return RoutingTable(version=version, groups=groups, keys=keys, deployments=by_id, ensembles=ensembles)
+    templates = {
+        t.task_type: TemplateInfo(
+            task_type=t.task_type,
+            instructions=t.instructions.strip(),
+            params=tuple(
+                (name, value)
+                for name, value in (
+                    ("temperature", t.temperature),
+                    ("top_p", t.top_p),
+                    ("max_tokens", t.max_tokens),
+                )
+                if value is not None
+            ),
+        )
+        for t in OptimizerTemplate.objects.filter(enabled=True)
+    }
+    return RoutingTable(
+        version=version, groups=groups, keys=keys, deployments=by_id, ensembles=ensembles, templates=templates
+    )
 
 
 def _or_default(value: T | None, default: T) -> T:
