@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routerapp', '0002_observability'),
+        ('routerapp', '0003_batches'),
     ]
 
     operations = [
