@@ -15,7 +15,7 @@ from routerapp.providers.base import ChatRequest
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 # Router-only options a client may send in the body (the OpenAI SDK's `extra_body`); not forwarded.
-ROUTER_OPTIONS = ("timeout", "num_retries", "metadata")
+ROUTER_OPTIONS = ("timeout", "num_retries", "metadata", "optimize")
 NUMBER_PARAMS = {
     "temperature": (0.0, 2.0),
     "top_p": (0.0, 1.0),
@@ -81,6 +81,14 @@ def chat_request(data: dict[str, Any]) -> ChatRequest:
         isinstance(num_retries, bool) or not isinstance(num_retries, int) or not 0 <= num_retries <= 10
     ):
         raise _invalid("'num_retries' must be an integer from 0 to 10.", "num_retries")
+    optimize = data.get("optimize")
+    if optimize is not None:
+        if isinstance(optimize, list) and all(isinstance(o, str) for o in optimize):
+            optimize = ",".join(optimize)
+        if not isinstance(optimize, str):
+            raise _invalid(
+                "'optimize' must be a string like 'compress,-cache' or a list of names.", "optimize"
+            )
     params = {
         k: v
         for k, v in data.items()
@@ -94,6 +102,7 @@ def chat_request(data: dict[str, Any]) -> ChatRequest:
         include_usage=include_usage,
         timeout_s=float(timeout) if timeout is not None else None,
         num_retries=num_retries,
+        optimize_spec=optimize,
     )
 
 

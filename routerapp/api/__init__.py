@@ -22,6 +22,7 @@ from routerapp.api.health import router as health_router
 from routerapp.api.keys import router as keys_router
 from routerapp.api.openai import json_response
 from routerapp.api.openai import router as openai_router
+from routerapp.api.optimizer import router as optimizer_router
 from routerapp.api.queries import router as queries_router
 from routerapp.api.stats import router as stats_router
 
@@ -92,6 +93,7 @@ for management_router in (
     health_router,
     queries_router,
     batch_admin_router,
+    optimizer_router,
 ):
     api.add_router("/", management_router)
 install_error_handlers(api)

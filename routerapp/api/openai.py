@@ -44,6 +44,8 @@ async def chat_completions(request: HttpRequest):
     try:
         data = parse_body(read_body(request))
         chat = chat_request(data)
+        if chat.optimize_spec is None:
+            chat.optimize_spec = request.headers.get("x-router-optimize")
     except errors.RouterError as exc:
         # Authenticated requests leave a record even when their body is unusable.
         record_rejected(exc, key=key, started=started, model=data.get("model"))

@@ -4,66 +4,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('routerapp', '0003_batches'),
+        ("routerapp", "0003_batches"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OptimizerTemplate',
+            name="OptimizerTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_type', models.CharField(max_length=20, unique=True)),
-                ('instructions', models.TextField(blank=True, help_text='Added to the system prompt; empty adds none.')),
-                ('temperature', models.FloatField(blank=True, null=True)),
-                ('top_p', models.FloatField(blank=True, null=True)),
-                ('max_tokens', models.PositiveIntegerField(blank=True, null=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_type", models.CharField(max_length=20, unique=True)),
+                (
+                    "instructions",
+                    models.TextField(blank=True, help_text="Added to the system prompt; empty adds none."),
+                ),
+                ("temperature", models.FloatField(blank=True, null=True)),
+                ("top_p", models.FloatField(blank=True, null=True)),
+                ("max_tokens", models.PositiveIntegerField(blank=True, null=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['task_type'],
+                "ordering": ["task_type"],
             },
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='optimize',
+            model_name="apikey",
+            name="optimize",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='modelgroup',
-            name='cache_any_temperature',
+            model_name="modelgroup",
+            name="cache_any_temperature",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='modelgroup',
-            name='cache_ttl_s',
+            model_name="modelgroup",
+            name="cache_ttl_s",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='modelgroup',
-            name='optimize',
+            model_name="modelgroup",
+            name="optimize",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='queryrecord',
-            name='cache_hit',
+            model_name="queryrecord",
+            name="cache_hit",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='queryrecord',
-            name='optimizations',
+            model_name="queryrecord",
+            name="optimizations",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='queryrecord',
-            name='task_confidence',
+            model_name="queryrecord",
+            name="task_confidence",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='queryrecord',
-            name='task_type',
+            model_name="queryrecord",
+            name="task_type",
             field=models.CharField(blank=True, max_length=20),
         ),
     ]

@@ -81,9 +81,10 @@ def prepare(
     if "cache" in plan.strategies and cache.cacheable(request, any_temperature=group.cache_any_temperature):
         plan.cache_key = cache.key_for(request)
         plan.cache_ttl_s = group.cache_ttl_s
+        plan.applied["cache"] = {}
         if lookup:
             plan.hit = cache.lookup(plan.cache_key)
-        plan.applied["cache"] = {"hit": plan.hit is not None}
+            plan.applied["cache"]["hit"] = plan.hit is not None
     return plan
 
 
@@ -91,5 +92,7 @@ def remember(plan: Plan, content: str, finish_reason: str | None, usage, deploym
     """Keep a finished answer for the next identical request."""
     if plan.cache_key is None or plan.hit is not None or finish_reason not in ("stop", "length"):
         return
-    answer = cache.CachedAnswer(content, finish_reason, usage.prompt_tokens, usage.completion_tokens, deployment)
+    answer = cache.CachedAnswer(
+        content, finish_reason, usage.prompt_tokens, usage.completion_tokens, deployment
+    )
     cache.store(plan.cache_key, answer, plan.cache_ttl_s)

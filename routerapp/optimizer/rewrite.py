@@ -52,8 +52,10 @@ def compress(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict
             out.append(message)
             continue
         before += len(content)
-        text = _dedupe_paragraphs(_squeeze(content), seen_paragraphs)
         role = message.get("role")
+        text = _squeeze(content)
+        if role in ("user", "system", "developer"):  # context the client pasted, not answers
+            text = _dedupe_paragraphs(text, seen_paragraphs)
         if role in ("system", "developer"):
             if text in seen_system:
                 dropped += 1
@@ -83,8 +85,9 @@ def trim(messages: list[dict[str, Any]], max_tokens: int) -> tuple[list[dict[str
     start = 0
     while start < last_user and estimate_prompt_tokens(system + turns[start:]) > max_tokens:
         start += 1
-        # A tool result without the assistant call before it is invalid for most upstreams.
-        while start < last_user and turns[start].get("role") == "tool":
+        # Whole exchanges go: what is kept starts with a user turn (a tool result without the
+        # assistant call before it is invalid for most upstreams).
+        while start < last_user and turns[start].get("role") != "user":
             start += 1
     kept = system + turns[start:]
     return [m for m in messages if any(m is k for k in kept)], start

@@ -31,7 +31,9 @@ def parse(spec: str | Iterable[str] | None) -> dict[str, bool]:
         elif name in STRATEGIES:
             switches[name] = on
         else:
-            raise ValueError(f"unknown optimizer strategy '{name}' (known: {', '.join(STRATEGIES)}, all, none)")
+            raise ValueError(
+                f"unknown optimizer strategy '{name}' (known: {', '.join(STRATEGIES)}, all, none)"
+            )
     return switches
 
 
@@ -40,9 +42,7 @@ def normalize(spec: str | Iterable[str] | None) -> list[str]:
     return [name if on else f"-{name}" for name, on in parse(spec).items()]
 
 
-def resolve(
-    model: Iterable[str] = (), key: Iterable[str] = (), request: str | None = None
-) -> frozenset[str]:
+def resolve(model: Iterable[str] = (), key: Iterable[str] = (), request: str | None = None) -> frozenset[str]:
     """The strategies in force. `model` and `key` are stored (already valid) specs; `request` is
     the client's and raises ValueError when it is not valid."""
     on: dict[str, bool] = {}

@@ -17,10 +17,12 @@ import orjson
 from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
+from routerapp.optimizer import plan as optimizer
 from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_usd
-from routerapp.providers.base import ChatRequest, ChatResult, estimate_prompt_tokens
+from routerapp.providers.base import ChatRequest, ChatResult, Usage, estimate_prompt_tokens
 from routerapp.routing import budget, limits
+from routerapp.routing.cached import CachedStream, completion_body, settle_completion
 from routerapp.routing.completion import Completion
 from routerapp.routing.fallback import Attempter, Call
 from routerapp.routing.streaming import StreamSession, open_stream
@@ -67,7 +69,7 @@ async def route(
     table: RoutingTable | None = None,
     started: float | None = None,
     draft: RecordDraft | None = None,
-) -> Completion | StreamSession | ensembling.EnsembleStream:
+) -> Completion | StreamSession | ensembling.EnsembleStream | CachedStream:
     """Answer `request` through the best available deployment, or raise a RouterError.
 
     `key` is None for the operator's own interfaces (the playground, `manage.py ask`) and for an
@@ -98,6 +100,7 @@ async def route(
         draft.request_body = body_for_storage(orjson.dumps(request.messages).decode())
         # Once per request, before deployments are chosen: strategies read it from the request.
         request.task = detect(request.messages)
+        draft.task_type, draft.task_confidence = request.task.task_type, request.task.confidence
         if ensemble is not None:
             # Members are routed by route() itself, passed in so ensembling needs no import of it.
             return await ensembling.answer(
@@ -111,6 +114,10 @@ async def route(
                 submit=submit,
             )
         assert group is not None
+        plan = optimizer.prepare(request, group, key, table)
+        draft.optimizations = plan.applied
+        if plan.hit is not None:
+            return _from_cache(request, plan.hit, draft, key, started, submit)
         attempter = Attempter(
             table,
             group,
@@ -127,7 +134,7 @@ async def route(
                 request=request,
                 draft=draft,
                 started=started,
-                on_finish=lambda session, error: _finish_stream(session, error, key, submit),
+                on_finish=lambda session, error: _finish_stream(session, error, key, submit, plan),
             )
         result, call = await attempter.run(lambda call: _complete(call, request))
     except errors.RouterError as exc:
@@ -146,7 +153,24 @@ async def route(
         if submit:
             writer.submit(draft)
         raise
-    return _finish_completion(request, result, call, attempter, draft, key, started, submit)
+    return _finish_completion(request, result, call, attempter, draft, key, started, submit, plan)
+
+
+def _from_cache(
+    request: ChatRequest, answer, draft: RecordDraft, key: KeyInfo | None, started: float, submit: bool
+) -> Completion | CachedStream:
+    """A cache hit: no deployment, no spend, a history record all the same."""
+    if request.stream:
+        return CachedStream(
+            request, answer, draft, started, on_finish=writer.submit if submit else lambda draft: None
+        )
+    body, result = completion_body(request, answer)
+    overhead_ms = settle_completion(draft, answer, started)
+    if submit:
+        writer.submit(draft)
+    return Completion(
+        body=body, result=result, deployment_label="cache", overhead_ms=overhead_ms, draft=draft
+    )
 
 
 async def _complete(call: Call, request: ChatRequest) -> ChatResult:
@@ -168,6 +192,7 @@ def _finish_completion(
     key: KeyInfo | None,
     started: float,
     submit: bool,
+    plan: optimizer.Plan,
 ) -> Completion:
     deployment = call.deployment
     attempter.settle(deployment, result.usage.total_tokens)
@@ -185,6 +210,8 @@ def _finish_completion(
     draft.response_body = body_for_storage(result.content)
     if key is not None:
         budget.spend(key, cost)
+    if not ((body.get("choices") or [{}])[0].get("message") or {}).get("tool_calls"):
+        optimizer.remember(plan, result.content, result.finish_reason, result.usage, deployment.label)
     if submit:
         writer.submit(draft)
     return Completion(
@@ -193,7 +220,11 @@ def _finish_completion(
 
 
 def _finish_stream(
-    session: StreamSession, error: errors.RouterError | None, key: KeyInfo | None, submit: bool
+    session: StreamSession,
+    error: errors.RouterError | None,
+    key: KeyInfo | None,
+    submit: bool,
+    plan: optimizer.Plan,
 ) -> None:
     draft = session.draft
     draft.latency_ms = (time.perf_counter() - session.started) * 1000
@@ -201,6 +232,9 @@ def _finish_stream(
     draft.response_body = body_for_storage("".join(session.text))
     if error is not None:
         draft.fail(error)
+    elif session.finished:
+        usage = Usage(draft.prompt_tokens, draft.completion_tokens)
+        optimizer.remember(plan, "".join(session.text), "stop", usage, session.deployment_label)
     if key is not None:
         budget.spend(key, draft.cost_usd)
     if submit:

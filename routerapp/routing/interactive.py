@@ -17,6 +17,7 @@ from routerapp.ensembling import EnsembleStream
 from routerapp.observability.drafts import RecordDraft
 from routerapp.providers.base import ChatRequest
 from routerapp.routing import route
+from routerapp.routing.cached import CachedStream
 from routerapp.routing.streaming import StreamSession
 from routerapp.routing.table import KeyInfo, RoutingTable, tables
 
@@ -103,7 +104,7 @@ async def converse(chat: ChatRequest, *, key: KeyInfo | None = None) -> AsyncIte
         # route() recorded it; no deployment answered, so there is no draft to read here.
         yield failed(chat, exc, latency_ms=(time.perf_counter() - started) * 1000)
         return
-    assert isinstance(session, StreamSession | EnsembleStream)
+    assert isinstance(session, StreamSession | EnsembleStream | CachedStream)
     try:
         async for chunk in session:
             for choice in chunk.get("choices") or ():
