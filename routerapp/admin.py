@@ -23,11 +23,13 @@ from routerapp.models import (
     ErrorGroup,
     File,
     ModelGroup,
+    OptimizerTemplate,
     Provider,
     QueryRecord,
     Span,
     StatsRollup,
 )
+from routerapp.optimizer import switches
 from routerapp.routing import breaker
 from routerapp.routing.strategies import STRATEGIES
 from routerapp.schema import (
@@ -243,7 +245,16 @@ class DeploymentAdmin(admin.ModelAdmin):
 class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ["name", "allowed_models", "rpm_limit", "budget_usd", "enabled", "is_admin"]
+        fields = ["name", "allowed_models", "rpm_limit", "budget_usd", "optimize", "enabled", "is_admin"]
+        help_texts = {
+            "optimize": 'Optimizer switches over the model\'s, e.g. ["-cache"] (routerapp.optimizer.switches).'
+        }
+
+    def clean_optimize(self):
+        try:
+            return switches.normalize(self.cleaned_data.get("optimize") or [])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(ApiKey)
@@ -327,7 +338,7 @@ class QueryRecordAdmin(admin.ModelAdmin):
         "latency_ms",
         "cost_usd",
     ]
-    list_filter = ["status", "model", "stream"]
+    list_filter = ["status", "model", "stream", "task_type", "cache_hit"]
     search_fields = ["request_id", "model", "error_message"]
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
@@ -439,3 +450,20 @@ class BatchItemAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["batch__id", "custom_id", "request_id"]
     exclude = ["body", "response"]
+
+
+@admin.register(OptimizerTemplate)
+class OptimizerTemplateAdmin(admin.ModelAdmin):
+    """Per task type: the `instructions` strategy's system guidance and the `params` defaults."""
+
+    list_display = [
+        "task_type",
+        "instructions",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "enabled",
+        "updated_at",
+    ]
+    list_editable = ["enabled"]
+    list_filter = ["enabled"]

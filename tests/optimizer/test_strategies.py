@@ -188,3 +188,15 @@ def test_analyze_reports_the_task_type_and_what_would_apply(up, upstream, live_u
     bad = httpx.post(f"{live_url}/api/optimizer/analyze", json={"model": "m"}, headers=headers)
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
     assert upstream.hits["ok"] == 0  # nothing was sent
+
+
+def test_the_history_page_shows_the_task_type_and_what_was_applied(up, client_for, admin_client):
+    create_model("m", [(up, "ok")], optimize=["params", "cache"])
+    client = client_for(create_key())
+    ask(client, temperature=0)
+    ask(client, temperature=0)
+    miss, hit = records()
+    page = admin_client.get(f"/dashboard/history/{miss.request_id}/").content.decode()
+    assert "math" in page and "cache" in page and "max_tokens=300" in page
+    assert "cache hit" not in page
+    assert "cache hit" in admin_client.get(f"/dashboard/history/{hit.request_id}/").content.decode()
