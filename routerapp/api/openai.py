@@ -13,6 +13,7 @@ from routerapp import errors
 from routerapp.api.auth import client_key, request_started, v1_auth
 from routerapp.ensembling import EnsembleStream
 from routerapp.routing import Completion, StreamSession, record_rejected, route
+from routerapp.routing.cached import CachedStream
 from routerapp.routing.table import tables
 from routerapp.validation import chat_request, parse_body
 
@@ -63,7 +64,7 @@ async def chat_completions(request: HttpRequest):
     return StreamingHttpResponse(sse(outcome), content_type="text/event-stream", headers=headers)
 
 
-async def sse(session: StreamSession | EnsembleStream) -> AsyncIterator[bytes]:
+async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIterator[bytes]:
     """Server-sent events exactly as OpenAI sends them; a broken stream ends with an error event."""
     try:
         async for chunk in session:

@@ -49,8 +49,9 @@ async def analyze(request: HttpRequest, payload: AnalyzeIn):
     except ValueError as exc:
         raise errors.InvalidRequestError(str(exc), param="messages") from None
     table = await tables.get()
-    key = request.auth if isinstance(request.auth, KeyInfo) else None
-    group = GroupInfo(name="", strategy="simple-shuffle", deployments=())
+    auth = getattr(request, "auth", None)  # set by django-ninja: a KeyInfo or a staff user
+    key = auth if isinstance(auth, KeyInfo) else None
+    group: GroupInfo | None = GroupInfo(name="", strategy="simple-shuffle", deployments=())
     if payload.model is not None:
         group = table.groups.get(payload.model)
         if group is None or (key is not None and not key.may_use(payload.model)):
@@ -62,6 +63,7 @@ async def analyze(request: HttpRequest, payload: AnalyzeIn):
         body["optimize"] = payload.optimize
     chat: ChatRequest = chat_request(body)  # the same validation as /v1
     chat.task = detect(chat.messages)
+    assert group is not None
     plan = prepare(chat, group, key, table, lookup=False)
     return {
         "task_type": chat.task.task_type,
