@@ -48,10 +48,11 @@ from routerapp.routing.completion import Completion
 from routerapp.routing.table import EnsembleInfo, KeyInfo, RoutingTable
 
 if TYPE_CHECKING:
+    from routerapp.routing.cached import CachedStream
     from routerapp.routing.streaming import StreamSession
 
 # route() itself, passed in by route() (routing imports this module, not the other way round).
-RouteFn = Callable[..., Awaitable["Completion | StreamSession | EnsembleStream"]]
+RouteFn = Callable[..., Awaitable["Completion | StreamSession | EnsembleStream | CachedStream"]]
 
 MERGES = ("vote", "best", "synthesize")
 # Problems of optimizer.quality that drop an answer outright (the rest only lower its confidence).

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routerapp", "0003_batches"),
+        ("routerapp", "0004_ensembles"),
     ]
 
     operations = [

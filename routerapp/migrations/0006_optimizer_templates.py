@@ -51,5 +51,5 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("routerapp", "0004_optimizer")]
+    dependencies = [("routerapp", "0005_optimizer")]
     operations = [migrations.RunPython(seed, unseed)]
