@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from routerapp.management.base import RouterCommand
 from routerapp.models import ApiKey
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Create, list and revoke client API keys. A new key is printed once, on the last line."
 
     def add_arguments(self, parser):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from routerapp import errors
+from routerapp.management.base import RouterCommand
 from routerapp.observability.writer import writer
 from routerapp.providers import close_clients
 from routerapp.routing.interactive import Summary, converse
 from routerapp.validation import chat_request
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = (
         "Send one chat request through the router and stream the answer to stdout; then print who "
         "answered, the attempts, latency, tokens and cost (to stderr). It is recorded in the history."

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-
 from routerapp.benchmarks import BENCHES
+from routerapp.management.base import RouterCommand
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = (
         "Run a benchmark. `bench load`: a load run against a running server (--url) or an "
         "in-process one, with a progress bar and a result table."

@@ -5,16 +5,17 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from routerapp.config import ConfigError, import_config, read_file
+from routerapp.management.base import RouterCommand
 from routerapp.models import ApiKey
 
 DEMO_CONFIG = "examples/demo.yaml"
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Import examples/demo.yaml, replace the 'demo' API key and the 'admin' login, and print both."
 
     def add_arguments(self, parser):

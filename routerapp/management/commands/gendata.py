@@ -15,10 +15,11 @@ import time
 import uuid
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from routerapp.management.base import RouterCommand
 from routerapp.models import (
     ApiKey,
     Attempt,
@@ -58,7 +59,7 @@ REJECTIONS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Generate realistic request history (QueryRecords, attempts, rollups, error groups) in bulk."
 
     def add_arguments(self, parser):
@@ -71,6 +72,12 @@ class Command(BaseCommand):
         parser.add_argument("--clear", action="store_true", help="Delete ALL existing history first.")
 
     def handle(self, *args, rows: int, days: float, chunk: int, seed: int, clear: bool, **options):
+        if rows < 1:
+            raise CommandError("--rows must be a positive number of requests")
+        if days <= 0:
+            raise CommandError("--days must be a positive number of days")
+        if chunk < 1:
+            raise CommandError("--chunk must be a positive number of rows")
         rng = random.Random(seed)
         if clear:
             self._clear()

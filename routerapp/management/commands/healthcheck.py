@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from routerapp.management.base import RouterCommand
 from routerapp.routing.health import check_deployments
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Probe every enabled deployment, record its health, and print a table."
 
     def add_arguments(self, parser):

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from routerapp.config import ConfigError, import_config, read_file
+from routerapp.management.base import RouterCommand
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Create or update providers and models from a YAML file (all or nothing)."
 
     def add_arguments(self, parser):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Count, Q
 
+from routerapp.management.base import RouterCommand
 from routerapp.models import Provider
 from routerapp.routing.health import check_deployments
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = (
         "List providers with their deployments, or test one: probe each of its enabled deployments "
         "(recorded like a health check); exits 1 if any fails."

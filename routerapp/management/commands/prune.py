@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from routerapp.management.base import RouterCommand
 from routerapp.retention import prune_history
 
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -21,7 +22,7 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{UNITS[match[2] or "d"]: float(match[1])})
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = (
         "Delete request history (with its attempts and spans; hourly statistics stay). Without options: "
         "older than ROUTER_HISTORY_RETENTION_DAYS. With both options a request must match both to go."

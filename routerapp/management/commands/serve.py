@@ -13,12 +13,13 @@ import sys
 
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand
+
+from routerapp.management.base import RouterCommand
 
 from routerapp.tasks import describe_schedules
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Serve the router (uvicorn) with the background worker cluster (django-q2)."
 
     def add_arguments(self, parser):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand
-
 from routerapp import stats
+from routerapp.management.base import RouterCommand
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = "Requests, RPS, error rate, p50/p95/p99 latency and TTFT, tokens and cost over a time window."
 
     def add_arguments(self, parser):
