@@ -17,6 +17,9 @@ class Shell:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
 
+    def with_env(self, **changes: str) -> Shell:
+        return Shell({**self.env, **changes})
+
     def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "manage.py", *args],

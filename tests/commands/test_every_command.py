@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, get_commands
 
-from tests.commands.conftest import run
+from tests.helpers import run_command as run
 
 OURS = sorted(name for name, app in get_commands().items() if app == "routerapp")
 
@@ -14,7 +14,9 @@ OURS = sorted(name for name, app in get_commands().items() if app == "routerapp"
 BAD = {
     "apikey": (["apikey", "frob"], "invalid choice: 'frob'"),
     "ask": (["ask", "gpt-test"], "required: prompt"),
+    "batch": (["batch", "status"], "required: id"),
     "bench": (["bench", "load"], "required: --model"),
+    "classify": (["classify", "/nonexistent.jsonl"], "No such file or directory"),
     "demo": (["demo", "--nonsense"], "unrecognized arguments: --nonsense"),
     "exportconfig": (["exportconfig", "/nonexistent/dir/out.yaml"], "cannot write it"),
     "gendata": (["gendata", "--rows", "0"], "--rows must be a positive number"),

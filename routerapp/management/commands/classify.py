@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from routerapp.management.base import RouterCommand
 from routerapp.optimizer.detect import as_messages, detect
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = (
         "Classify prompts from a JSONL file (or - for stdin) into task types; JSONL with task_type on stdout."
     )

@@ -15,7 +15,6 @@ import uvicorn
 from django.conf import settings
 
 from routerapp.management.base import RouterCommand
-
 from routerapp.tasks import describe_schedules
 
 
