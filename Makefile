@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint bench train-classifier clean
+.PHONY: install run test lint bench train-classifier reliability clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,11 @@ bench: install
 # Rebuilds routerapp/optimizer/detector.npz from the training data and prints the dev-set report.
 train-classifier: install
 	$(BIN)/python -m routerapp.optimizer.training.train --dev tests/data/detect_dev.jsonl
+
+# Fault matrix, a SOAK_S-second soak with 5 % upstream faults, SIGTERM under load: prints a table.
+SOAK_S ?= 300
+reliability: install
+	$(BIN)/python bench/reliability.py --soak-s $(SOAK_S)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* test-artifacts

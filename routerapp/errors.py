@@ -28,6 +28,7 @@ class RouterError(Exception):
         param: str | None = None,
         retry_after: float | None = None,
         retryable: bool | None = None,
+        upstream_fault: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -38,6 +39,9 @@ class RouterError(Exception):
         if retryable is not None:
             self.retryable = retryable
         self.param = param
+        # False when the failure is not the deployment's doing (a deadline the client chose, a bug
+        # of ours): the request may still fall back, but the breaker must not count it.
+        self.upstream_fault = upstream_fault
         # Seconds the upstream (or our limiter) asked us to wait; honoured by retries and cooldowns.
         self.retry_after = retry_after
         # Set by routing.route() for the x-router-overhead-ms header of the error response.
@@ -87,6 +91,26 @@ class ProviderUnavailableError(RouterError):
     type = "api_error"
     code = "provider_unavailable"
     retryable = True
+
+
+class UpstreamAuthError(ProviderUnavailableError):
+    """The upstream refused the router's own credentials (its 401/403): a deployment
+    misconfigured, not the client's key. The client gets a 502 naming the deployment; another
+    deployment may serve the request, a retry of the same one cannot."""
+
+    code = "upstream_auth_failed"
+    retryable = False
+
+
+class DeadlineExceededError(UpstreamTimeoutError):
+    """The request's one deadline (the client's `timeout`, or ROUTER_REQUEST_DEADLINE_S) passed,
+    retries and fallbacks included. Not a deployment's fault: the breaker never counts it."""
+
+    code = "timeout"
+    retryable = False
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, upstream_fault=False, **kwargs)
 
 
 class InvalidRequestError(RouterError):
@@ -166,6 +190,8 @@ ERROR_TYPES: dict[str, type[RouterError]] = {
         RateLimitError,
         UpstreamTimeoutError,
         ProviderUnavailableError,
+        UpstreamAuthError,
+        DeadlineExceededError,
         InvalidRequestError,
         ContextWindowExceededError,
         ContentPolicyError,
@@ -177,15 +203,21 @@ ERROR_TYPES: dict[str, type[RouterError]] = {
 }
 
 
-def classify_http_error(status: int, message: str, *, retry_after: float | None = None) -> RouterError:
-    """Map an upstream HTTP status plus its error text onto our hierarchy.
+def classify_http_error(
+    status: int, message: str, *, retry_after: float | None = None, source: str = ""
+) -> RouterError:
+    """Map an upstream HTTP status plus its error text onto our hierarchy; `source` (the provider's
+    name) prefixes the message.
 
     The text is only consulted to tell context-window and content-policy rejections apart from other
     400s, because no provider gives those a status of their own.
     """
-    lowered = message.lower()
+    prefix = f"{source}: " if source else ""
     if status in (401, 403):
-        return AuthenticationError(f"upstream rejected the credentials: {message}", status=401)
+        # Never the upstream's text: an auth failure is where an upstream echoes the credential.
+        return UpstreamAuthError(f"{prefix}the upstream rejected the router's credentials (HTTP {status})")
+    lowered = message.lower()
+    message = prefix + message
     if status == 429:
         return RateLimitError(message, retry_after=retry_after)
     if status == 408:

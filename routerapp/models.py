@@ -77,7 +77,11 @@ class ModelGroup(models.Model):
     # Streams: longest wait for the first chunk, and between two chunks.
     first_token_timeout_s = models.FloatField(null=True, blank=True)
     chunk_timeout_s = models.FloatField(null=True, blank=True)
+    # The breaker (routing/breaker.py): at least allowed_fails failures in a minute, and a failure
+    # rate of allowed_fail_rate once the deployment had min_requests attempts in it.
     allowed_fails = models.PositiveSmallIntegerField(null=True, blank=True)
+    allowed_fail_rate = models.FloatField(null=True, blank=True)
+    min_requests = models.PositiveIntegerField(null=True, blank=True)
     cooldown_s = models.FloatField(null=True, blank=True)
     # Optimizer strategies on for this model (routerapp.optimizer.switches), and its response cache.
     optimize = models.JSONField(default=list, blank=True)
@@ -601,3 +605,25 @@ class OptimizerTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.task_type
+
+
+class QuarantinedRecord(models.Model):
+    """A finished request the history writer could not store as it was, with the reason.
+
+    When a batch fails, the writer retries it row by row; a row that still fails lands here, as
+    its draft in JSON, so one bad value never takes its batch with it and nothing is lost unseen.
+    The writer then stores a repaired QueryRecord for it (numbers clamped), so the history stays
+    complete and this row says what was changed.
+    """
+
+    request_id = models.CharField(max_length=64, db_index=True)
+    draft = models.JSONField(default=dict)
+    error = models.TextField()
+    repaired = models.BooleanField(default=False, help_text="A repaired QueryRecord was stored.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"quarantined {self.request_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -48,4 +49,6 @@ def price_per_mtok(deployment: DeploymentInfo) -> tuple[float, float]:
 
 def cost_usd(deployment: DeploymentInfo, usage: Usage) -> float:
     inp, out = price_per_mtok(deployment)
-    return (usage.prompt_tokens * inp + usage.completion_tokens * out) / MTOK
+    cost = (usage.prompt_tokens * inp + usage.completion_tokens * out) / MTOK
+    # A NaN or negative price (a catalogue glitch, an odd override) must not poison spend and rollups.
+    return cost if math.isfinite(cost) and cost > 0 else 0.0

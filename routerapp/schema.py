@@ -195,7 +195,11 @@ class ModelGroupSettings(RowSettings):
     timeout_s: Number | None = None
     first_token_timeout_s: Number | None = None
     chunk_timeout_s: Number | None = None
+    # The breaker (routing/breaker.py): at least allowed_fails failures in the last minute, and a
+    # failure rate of allowed_fail_rate once it saw min_requests attempts in it.
     allowed_fails: Count | None = None
+    allowed_fail_rate: Annotated[float, Field(gt=0, le=1)] | None = None
+    min_requests: Annotated[int, Field(ge=1)] | None = None
     cooldown_s: Number | None = None
     # Optimizer strategies on for this model (routerapp.optimizer.switches), e.g. [compress, cache].
     optimize: list[str] = Field(default_factory=list)

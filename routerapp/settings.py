@@ -188,7 +188,13 @@ ROUTER: dict[str, Any] = {
     "BACKOFF_BASE_S": env_float("ROUTER_BACKOFF_BASE_S", 0.05),
     "BACKOFF_MAX_S": env_float("ROUTER_BACKOFF_MAX_S", 2.0),
     "ALLOWED_FAILS": int(os.environ.get("ROUTER_ALLOWED_FAILS", "3")),
+    # ... and, once a deployment had MIN_REQUESTS attempts in the minute, a failure rate this high.
+    "ALLOWED_FAIL_RATE": env_float("ROUTER_ALLOWED_FAIL_RATE", 0.5),
+    "MIN_REQUESTS": int(os.environ.get("ROUTER_MIN_REQUESTS", "10")),
     "COOLDOWN_S": env_float("ROUTER_COOLDOWN_S", 5.0),
+    # One deadline for a whole request, retries, backoff and fallbacks included (a client's
+    # `timeout` replaces it); when it passes the client gets a 504.
+    "REQUEST_DEADLINE_S": env_float("ROUTER_REQUEST_DEADLINE_S", 120.0),
     "CONNECT_TIMEOUT_S": env_float("ROUTER_CONNECT_TIMEOUT_S", 5.0),
     # A deployment failing its health check is skipped for this long (then probed again as usual).
     "HEALTH_COOLDOWN_S": env_float("ROUTER_HEALTH_COOLDOWN_S", 30.0),

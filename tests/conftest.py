@@ -62,7 +62,15 @@ class LiveServer:
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
 
+    # The one running for the test session, for tests that look inside it (its event loop's tasks).
+    running: LiveServer | None = None
+
+    @property
+    def loop(self):
+        return self.server.servers[0].get_loop()
+
     def start(self) -> str:
+        LiveServer.running = self
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:

@@ -7,12 +7,18 @@ flushes what is queued; a hard kill loses at most one flush interval.
 
 Each batch also carries the requests' spans, the hourly statistics and the upstream error groups
 (observability.rollups) in the same transaction, and feeds the Prometheus counters (observability.metrics).
+
+A batch that fails is retried row by row, so one bad row never takes its batch with it; a row that
+still fails is quarantined (QuarantinedRecord: its draft as JSON and the error, logged) and stored
+repaired, its numbers clamped into range, so the history still counts the request.
 """
 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
+import math
 import queue
 import threading
 import time
@@ -26,7 +32,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from routerapp.models import ApiKey, Attempt, QueryRecord, Span
+from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, Span
 from routerapp.observability import metrics, rollups
 from routerapp.observability.drafts import RecordDraft
 
@@ -137,9 +143,17 @@ class HistoryWriter:
             self.written += len(batch)
         except Exception:
             # Losing history is bad; taking the server down with it is worse. Log and go on.
-            logger.exception("history writer: failed to write %d records", len(batch))
+            logger.exception(
+                "history writer: a batch of %d records failed; writing them one by one", len(batch)
+            )
             if in_writer:
-                connection.close()  # it may be the connection that broke: start afresh next time
+                connection.close()  # it may be the connection that broke: start afresh
+            try:
+                self.written += write_one_by_one(batch)
+            except Exception:
+                logger.exception("history writer: failed to write %d records", len(batch))
+                if in_writer:
+                    connection.close()
         finally:
             # The writer thread keeps its connection while records keep coming (opening one is
             # ~2 ms of a flush, on the core that serves requests) and lets it go when it falls
@@ -268,6 +282,102 @@ def write_batch(batch: list[RecordDraft]) -> None:
             ApiKey.objects.filter(pk=key_id).update(
                 spent_usd=F("spent_usd") + Decimal(str(round(amount, 6))), last_used_at=now
             )
+
+
+def write_one_by_one(batch: list[RecordDraft]) -> int:
+    """Write each draft in a transaction of its own, quarantining those that fail; return how many
+    QueryRecords were stored."""
+    stored = 0
+    for draft in batch:
+        try:
+            write_batch([draft])
+            stored += 1
+            continue
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        repaired = False
+        try:
+            write_batch([repaired_draft(draft)])
+            repaired = True
+            stored += 1
+        except Exception:
+            logger.exception("history writer: record %s could not be stored, even repaired", draft.request_id)
+        QuarantinedRecord.objects.create(
+            request_id=str(draft.request_id)[:64], draft=plain(draft), error=error[:5000], repaired=repaired
+        )
+        logger.error("history writer: record %s quarantined (%s)", draft.request_id, error[:500])
+    return stored
+
+
+# What the history's columns hold: PositiveIntegerField, PositiveSmallIntegerField.
+MAX_COUNT = 2**31 - 1
+MAX_STATUS = 32767
+
+
+def _count(value: Any, top: int = MAX_COUNT) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return min(max(number, 0), top)
+
+
+def _finite(value: Any, default: float | None = 0.0) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) and number >= 0 else default
+
+
+def repaired_draft(draft: RecordDraft) -> RecordDraft:
+    """The draft with every number clamped into what its column holds and every text cut to size."""
+    attempts = [
+        dataclasses.replace(
+            a,
+            retry=_count(a.retry, MAX_STATUS),
+            http_status=None if a.http_status is None else _count(a.http_status, MAX_STATUS),
+            start_ms=_finite(a.start_ms),
+            latency_ms=_finite(a.latency_ms),
+            error_type=str(a.error_type)[:60],
+            error_message=str(a.error_message)[:2000],
+        )
+        for a in draft.attempts
+    ]
+    return dataclasses.replace(
+        draft,
+        request_id=str(draft.request_id)[:40],
+        model=str(draft.model)[:200],
+        status=str(draft.status)[:10],
+        http_status=_count(draft.http_status, MAX_STATUS),
+        error_type=str(draft.error_type)[:60],
+        error_message=str(draft.error_message)[:2000],
+        latency_ms=_finite(draft.latency_ms),
+        ttft_ms=_finite(draft.ttft_ms, None),
+        overhead_ms=_finite(draft.overhead_ms, None),
+        prompt_tokens=_count(draft.prompt_tokens),
+        completion_tokens=_count(draft.completion_tokens),
+        cost_usd=_finite(draft.cost_usd),
+        attempts=attempts,
+        trace=None,  # spans are detail: a record without them beats no record
+    )
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON-safe data for the quarantine: dataclasses as dicts, out-of-range numbers as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "trace"}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return str(value)
 
 
 def insert_records(db, batch: list[RecordDraft], created: list[Any]) -> list[int]:

@@ -16,6 +16,7 @@ import orjson
 
 from routerapp import errors
 from routerapp.providers.base import (
+    MAX_TOKENS,
     Adapter,
     ChatChunk,
     ChatRequest,
@@ -25,6 +26,8 @@ from routerapp.providers.base import (
     chat_completion,
     chunk_dict,
     completion_id,
+    counted,
+    encode_json,
     estimate_prompt_tokens,
     estimate_tokens,
     iter_sse,
@@ -84,7 +87,7 @@ class AnthropicAdapter(Adapter):
 
     def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
         max_tokens = int(self.provider.options.get("max_tokens") or DEFAULT_MAX_TOKENS)
-        return orjson.dumps(
+        return encode_json(
             to_anthropic(request, upstream_model, stream=stream, default_max_tokens=max_tokens)
         )
 
@@ -99,7 +102,7 @@ class AnthropicAdapter(Adapter):
         )
 
     def _error(self, status: int, message: str, *, retry_after: float | None = None) -> errors.RouterError:
-        return errors.classify_http_error(status, f"{self.provider.name}: {message}", retry_after=retry_after)
+        return errors.classify_http_error(status, message, retry_after=retry_after, source=self.provider.name)
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
         data = await self.post_json(
@@ -320,7 +323,7 @@ def from_anthropic(data: dict[str, Any], request: ChatRequest, upstream_model: s
     ]
     raw_usage = data.get("usage")
     if isinstance(raw_usage, dict) and raw_usage.get("input_tokens") is not None:
-        usage = Usage(_input_tokens(raw_usage), int(raw_usage.get("output_tokens") or 0))
+        usage = Usage(_input_tokens(raw_usage), counted(raw_usage.get("output_tokens")) or 0)
     else:
         usage = Usage(estimate_prompt_tokens(request.messages), estimate_tokens(text), estimated=True)
     extra: dict[str, Any] | None = None
@@ -341,10 +344,11 @@ def from_anthropic(data: dict[str, Any], request: ChatRequest, upstream_model: s
 def _input_tokens(raw: dict[str, Any]) -> int:
     # Anthropic counts cached prompt tokens apart from input_tokens; OpenAI's prompt_tokens
     # includes them, and so must ours or a cached prompt would look almost free of tokens.
-    return sum(
-        int(raw.get(key) or 0)
+    total = sum(
+        counted(raw.get(key)) or 0
         for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     )
+    return min(total, MAX_TOKENS)
 
 
 def _error_fields(body: bytes) -> tuple[str, str]:
@@ -438,7 +442,7 @@ class _StreamTranslator:
             self.usage.prompt_tokens = _input_tokens(raw)
             self.usage_reported = True
         if raw.get("output_tokens") is not None:
-            self.usage.completion_tokens = int(raw["output_tokens"])
+            self.usage.completion_tokens = counted(raw["output_tokens"]) or 0
 
     def _usage_chunk(self) -> ChatChunk:
         if not self.usage_reported:

@@ -6,9 +6,10 @@ routing decisions: a failure is raised as a `RouterError` subclass and the route
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,6 +39,47 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+
+
+# The most tokens one answer may be said to have used. Counts come from the upstream and end up in
+# the history (PositiveIntegerField), the rollups, the spend: a negative, NaN, huge or non-numeric
+# count is refused here, at the adapter, instead of failing a whole history batch later.
+MAX_TOKENS = 100_000_000
+
+
+def counted(value: Any) -> int | None:
+    """A token count an upstream reported, or None when it is missing or not a sane count."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    if not isinstance(value, int) or value < 0 or value >= 2**63:
+        return None
+    return min(value, MAX_TOKENS)
+
+
+def checked_usage(raw: dict[str, Any], usage: Usage) -> dict[str, Any]:
+    """The upstream's usage object for the client, with the counts replaced by the checked ones."""
+    return {**raw, **usage.to_dict()}
+
+
+def usage_of(prompt: Any, completion: Any, estimate: Callable[[], tuple[int, int]]) -> Usage:
+    """Usage from the upstream's two counts, estimating (`estimate()`: prompt, completion) any that
+    is missing or invalid."""
+    p, c = counted(prompt), counted(completion)
+    if p is not None and c is not None:
+        return Usage(p, c)
+    estimated_prompt, estimated_completion = estimate()
+    return Usage(
+        estimated_prompt if p is None else p, estimated_completion if c is None else c, estimated=True
+    )
 
 
 @dataclass(slots=True)
@@ -137,6 +179,11 @@ class ProviderConfig:
     headers: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What an upstream message must never repeat: the key and every configured header value."""
+        return (self.api_key, *self.headers.values())
+
 
 @dataclass(slots=True, frozen=True)
 class Timeouts:
@@ -220,8 +267,17 @@ class Adapter:
         message = error_message(body) or response.reason_phrase or f"HTTP {response.status_code}"
         retry_after = errors.parse_retry_after(response.headers.get("retry-after"))
         raise errors.classify_http_error(
-            response.status_code, f"{self.provider.name}: {message}", retry_after=retry_after
+            response.status_code, message, retry_after=retry_after, source=self.provider.name
         )
+
+
+def encode_json(payload: Any) -> bytes:
+    """The upstream request body. A payload JSON cannot carry (nested deeper than 254 levels, an
+    integer past 64 bits) is the client's request being wrong, never the deployment failing."""
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError as exc:
+        raise errors.InvalidRequestError(f"the request cannot be forwarded as JSON: {exc}") from None
 
 
 def error_message(body: bytes) -> str:

@@ -26,12 +26,14 @@ from routerapp.providers.base import (
     chat_completion,
     chunk_dict,
     completion_id,
+    encode_json,
     estimate_prompt_tokens,
     estimate_tokens,
     malformed,
     message_text,
     transport_error,
     usage_chunk,
+    usage_of,
 )
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
@@ -51,14 +53,14 @@ class OllamaAdapter(Adapter):
         return self.bearer_headers()
 
     def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
-        return orjson.dumps(
+        return encode_json(
             to_ollama(request, upstream_model, stream=stream, provider_options=self.provider.options)
         )
 
     def _error(self, message: str) -> errors.RouterError:
         # An error inside a 200 response (mid-stream): the runner failed, the request was fine,
         # unless the message says the prompt did not fit.
-        return errors.classify_http_error(500, f"{self.provider.name}: {message}")
+        return errors.classify_http_error(500, message, source=self.provider.name)
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
         data = await self.post_json(
@@ -260,9 +262,8 @@ def _finish_reason(data: dict[str, Any], has_tool_calls: bool) -> str:
 
 def _usage(data: dict[str, Any], request: ChatRequest, text: str) -> Usage:
     # Ollama leaves prompt_eval_count out when the whole prompt came from its cache; count what is missing.
-    prompt, completion = data.get("prompt_eval_count"), data.get("eval_count")
-    return Usage(
-        int(prompt) if prompt is not None else estimate_prompt_tokens(request.messages),
-        int(completion) if completion is not None else estimate_tokens(text),
-        estimated=prompt is None or completion is None,
+    return usage_of(
+        data.get("prompt_eval_count"),
+        data.get("eval_count"),
+        lambda: (estimate_prompt_tokens(request.messages), estimate_tokens(text)),
     )

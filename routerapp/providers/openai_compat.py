@@ -17,11 +17,16 @@ from routerapp.providers.base import (
     ChatResult,
     Timeouts,
     Usage,
+    checked_usage,
+    counted,
+    encode_json,
+    error_message,
     estimate_prompt_tokens,
     estimate_tokens,
     iter_sse,
     malformed,
     transport_error,
+    usage_of,
 )
 
 
@@ -45,7 +50,7 @@ class OpenAIAdapter(Adapter):
         else:
             payload.pop("stream", None)
             payload.pop("stream_options", None)
-        return orjson.dumps(payload)
+        return encode_json(payload)
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
         data = await self.post_json(
@@ -55,16 +60,24 @@ class OpenAIAdapter(Adapter):
             timeouts,
         )
         if not isinstance(data.get("choices"), list) or not data["choices"]:
+            if data.get("error"):
+                # A 200 that carries an error (some proxies do this): the upstream failed.
+                raise errors.ProviderUnavailableError(
+                    f"{self.provider.name}: error in a 200 response: {error_message(orjson.dumps(data))}"
+                )
             raise malformed(self.provider.name, "no choices")
-        raw_usage = data.get("usage") or {}
-        if raw_usage.get("prompt_tokens") is not None:
-            usage = Usage(
-                int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0)
+        raw_usage = data.get("usage")
+        raw_usage = raw_usage if isinstance(raw_usage, dict) else {}
+
+        def estimate() -> tuple[int, int]:
+            choice = data["choices"][0] if isinstance(data["choices"][0], dict) else {}
+            text = (choice.get("message") or {}).get("content")
+            return estimate_prompt_tokens(request.messages), estimate_tokens(
+                text if isinstance(text, str) else ""
             )
-        else:
-            text = ((data["choices"][0] or {}).get("message") or {}).get("content") or ""
-            usage = Usage(estimate_prompt_tokens(request.messages), estimate_tokens(text), estimated=True)
-            data["usage"] = usage.to_dict()
+
+        usage = usage_of(raw_usage.get("prompt_tokens"), raw_usage.get("completion_tokens"), estimate)
+        data["usage"] = checked_usage(raw_usage, usage)
         return ChatResult(body=data, usage=usage)
 
     async def stream(
@@ -96,11 +109,12 @@ class OpenAIAdapter(Adapter):
                     if "error" in obj:
                         raise errors.ProviderUnavailableError(f"{name}: stream error: {obj['error']}")
                     usage = None
-                    if obj.get("usage"):
+                    if isinstance(obj.get("usage"), dict) and obj["usage"]:
                         raw = obj["usage"]
                         usage = Usage(
-                            int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0)
+                            counted(raw.get("prompt_tokens")) or 0, counted(raw.get("completion_tokens")) or 0
                         )
+                        obj["usage"] = checked_usage(raw, usage)
                     yield ChatChunk(data=obj, usage=usage)
                 if not done:
                     raise malformed(name, "stream ended without [DONE]")

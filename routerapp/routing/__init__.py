@@ -12,15 +12,13 @@ import asyncio
 import time
 import uuid
 
-import orjson
-
 from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
 from routerapp.optimizer import plan as optimizer
 from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_usd
-from routerapp.providers.base import ChatRequest, ChatResult, Usage, estimate_prompt_tokens
+from routerapp.providers.base import ChatRequest, ChatResult, Usage, encode_json, estimate_prompt_tokens
 from routerapp.routing import budget, limits
 from routerapp.routing.cached import CachedStream, completion_body, settle_completion
 from routerapp.routing.completion import Completion
@@ -97,7 +95,7 @@ async def route(
                 )
             budget.check(key)
             limits.check_key_rpm(key)
-        draft.request_body = body_for_storage(orjson.dumps(request.messages).decode())
+        draft.request_body = body_for_storage(encode_json(request.messages).decode())
         # Once per request, before deployments are chosen: strategies read it from the request.
         request.task = detect(request.messages)
         draft.task_type, draft.task_confidence = request.task.task_type, request.task.confidence

@@ -9,6 +9,12 @@ Retryable failures are retried on the same deployment with exponential backoff (
 cap, Retry-After honoured), each retry taking its own rate-limit reservation, until the retry
 budget is spent or the breaker opens; then the plan moves on. Context-window and content-policy
 rejections from the upstream skip retries and jump to their own fallback lists.
+
+One deadline covers the whole walk (retries, backoff and fallbacks): the client's `timeout`, or
+ROUTER["REQUEST_DEADLINE_S"]. Each attempt gets the smaller of its own timeout and the time left;
+a timeout at the deadline is the request's (DeadlineExceededError, 504), not the deployment's.
+Only upstream faults feed the breaker: a request the client got wrong, a deadline the client
+chose, or a bug of ours never cools a deployment down for everyone else.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from routerapp.observability.drafts import AttemptDraft, RecordDraft
 from routerapp.observability.tracing import record_span, span
 from routerapp.providers import adapter_for
 from routerapp.providers.base import Adapter, ChatRequest, Timeouts
+from routerapp.providers.redact import redact
 from routerapp.routing import breaker, limits
 from routerapp.routing.clock import clock
 from routerapp.routing.strategies import Selection, get_strategy
@@ -70,14 +77,21 @@ def backoff_delay(retry: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def timeouts_for(request: ChatRequest, group: GroupInfo, deployment: DeploymentInfo) -> Timeouts:
-    total = request.timeout_s or group.timeout_s or deployment.provider.timeout_s
+def timeouts_for(group: GroupInfo, deployment: DeploymentInfo, remaining: float) -> Timeouts:
+    """One attempt's timeouts: the model's (or its provider's), none longer than the time left."""
+    own = group.timeout_s or deployment.provider.timeout_s
+    total = min(own, remaining)
     return Timeouts(
         connect=min(total, settings.ROUTER["CONNECT_TIMEOUT_S"]),
         total=total,
-        first_token=min(total, group.first_token_timeout_s or total),
-        between_chunks=min(total, group.chunk_timeout_s or total),
+        first_token=min(total, group.first_token_timeout_s or own),
+        between_chunks=min(own, group.chunk_timeout_s or own),
     )
+
+
+def deadline_s(request: ChatRequest) -> float:
+    """Seconds the whole request may take: the client's `timeout`, else the router's default."""
+    return request.timeout_s or settings.ROUTER["REQUEST_DEADLINE_S"]
 
 
 class Attempter:
@@ -97,6 +111,8 @@ class Attempter:
         self.draft = draft
         self.started = started
         self.prompt_tokens = prompt_tokens
+        # perf_counter() time by which the request must be answered, retries and fallbacks included.
+        self.deadline = started + deadline_s(request)
         # Time spent waiting on upstreams or backoff: subtracted from wall time to get overhead.
         self.upstream_s = 0.0
         self.last_error: errors.RouterError | None = None
@@ -183,12 +199,24 @@ class Attempter:
 
     # Running attempts.
 
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def _deadline_error(self) -> errors.DeadlineExceededError:
+        message = f"the request's deadline of {deadline_s(self.request):g}s passed"
+        if self.last_error is not None:
+            message += f"; last upstream error: {self.last_error.message}"
+        return errors.DeadlineExceededError(message)
+
     async def run(self, call: Callable[[Call], Awaitable[T]]) -> tuple[T, Call]:
         """Try deployments in plan order until `call` succeeds; raise the decisive error otherwise."""
         # next() on self._plan at every step rather than a for loop over it: jump() replaces the
         # plan mid-walk, and a for loop would go on with the old one.
         while (step := next(self._plan, None)) is not None:
             group, deployment, reservation = step
+            if self.remaining() <= 0:
+                limits.settle(deployment, reservation, 0)  # nothing will be sent: give the room back
+                raise self._deadline_error()
             result = await self._try_deployment(group, deployment, reservation, call)
             if result is not None:
                 return result
@@ -202,17 +230,19 @@ class Attempter:
         call: Callable[[Call], Awaitable[T]],
     ) -> tuple[T, Call] | None:
         adapter = adapter_for(deployment.provider)
-        timeouts = timeouts_for(self.request, group, deployment)
         num_retries = self.request.num_retries if self.request.num_retries is not None else group.num_retries
         strategy = get_strategy(group.strategy)
         for retry in range(num_retries + 1):
             if retry:
+                if self.remaining() <= 0:
+                    raise self._deadline_error()
                 # A retry is one more upstream request: it needs room under the limits like the first.
                 room = self._reserve(deployment)
                 if room is None:
                     self._skip(deployment, "rate_limited")
                     return None
                 reservation = room
+            timeouts = timeouts_for(group, deployment, self.remaining())
             attempt = Call(deployment, group, adapter, timeouts, retry)
             begin = time.perf_counter()
             breaker.record_attempt(deployment)
@@ -221,16 +251,27 @@ class Attempter:
                 result = await _invoke(call, attempt)
             except errors.RouterError as exc:
                 elapsed = time.perf_counter() - begin
+                if isinstance(exc, errors.UpstreamTimeoutError) and self.remaining() <= DEADLINE_SLACK_S:
+                    # Cut short by the request's deadline, not by the deployment's own timeout.
+                    exc = self._deadline_error()
                 self.upstream_s += elapsed
                 self._record(attempt, begin, elapsed, exc)
                 # A failed call used no tokens; it still counts as a request against rpm.
                 limits.settle(deployment, reservation, 0)
                 fault = _is_deployment_fault(exc)
+                feeds_breaker = fault and exc.upstream_fault
                 # A deployment that answered "this request is wrong" is up and was not slow: the
-                # strategy must not learn to avoid it, and a half-open probe has its answer.
-                strategy.finished(deployment, latency_ms=elapsed * 1000, ok=not fault)
+                # strategy must not learn to avoid it, and a half-open probe has its answer. An
+                # attempt cut by the client's deadline (or failed by a bug of ours) teaches nothing.
+                blameless = fault and not exc.upstream_fault
+                strategy.finished(
+                    deployment, latency_ms=None if blameless else elapsed * 1000, ok=not feeds_breaker
+                )
+                if isinstance(exc, errors.DeadlineExceededError):
+                    breaker.release_probe(deployment.id)  # a probe cut short proved nothing
+                    raise exc from None
                 self.last_error = exc
-                opened = breaker.record_failure(deployment, group, exc) if fault else False
+                opened = breaker.record_failure(deployment, group, exc) if feeds_breaker else False
                 if not fault:
                     breaker.record_success(deployment)
                 if isinstance(exc, errors.ContextWindowExceededError):
@@ -246,6 +287,8 @@ class Attempter:
                 delay = backoff_delay(retry, exc.retry_after)
                 if delay > settings.ROUTER["BACKOFF_MAX_S"] * 2:
                     return None  # the upstream wants a long pause: better another deployment now
+                if delay >= self.remaining():
+                    return None  # no time to wait and retry: another deployment may answer at once
                 await clock.sleep(delay)
                 self.upstream_s += delay
                 continue
@@ -317,7 +360,8 @@ class Attempter:
             return
         self.last_error = error
         strategy.finished(call.deployment, latency_ms=elapsed * 1000, ok=False)
-        breaker.record_failure(call.deployment, call.group, error)
+        if _is_deployment_fault(error) and error.upstream_fault:
+            breaker.record_failure(call.deployment, call.group, error)
 
     def settle(self, deployment: DeploymentInfo, tokens: int) -> None:
         """Replace the deployment's reserved token estimate by what the answer really used."""
@@ -349,18 +393,35 @@ class Attempter:
         )
 
 
+# An upstream timeout this close to the deadline was the deadline's: the attempt's own timeouts
+# were cut to the time left, so whichever fired (asyncio's or httpx's), it fired at the deadline.
+DEADLINE_SLACK_S = 0.01
+
+
 async def _invoke(call: Callable[[Call], Awaitable[T]], attempt: Call) -> T:
     """Run one attempt; an unexpected exception (an adapter bug, an upstream shape nobody foresaw)
-    counts as that deployment failing, so the request can still be served by another."""
+    lets the request fall back to another deployment, but does not count against this one: it is
+    not proven to be the upstream's fault, and might be the request's."""
     try:
         return await call(attempt)
-    except errors.RouterError:
+    except errors.RouterError as exc:
+        sanitize(exc, attempt.deployment)
         raise
     except Exception as exc:
         logger.exception("unexpected error calling %s", attempt.deployment.label)
         raise errors.ProviderUnavailableError(
-            f"{attempt.deployment.label}: unexpected {type(exc).__name__} while calling the upstream"
+            f"{attempt.deployment.label}: unexpected {type(exc).__name__} while calling the upstream",
+            upstream_fault=False,
         ) from exc
+
+
+def sanitize(exc: errors.RouterError, deployment: DeploymentInfo) -> None:
+    """Make the error's upstream text safe to show: the provider's secrets and anything key-shaped
+    masked; an upstream auth failure named after the deployment, for the operator to fix."""
+    if isinstance(exc, errors.UpstreamAuthError):
+        exc.message = f"deployment '{deployment.label}': {exc.message}"
+    exc.message = redact(exc.message, deployment.provider.secrets)
+    exc.args = (exc.message,)
 
 
 def _is_deployment_fault(exc: errors.RouterError) -> bool:
@@ -369,8 +430,5 @@ def _is_deployment_fault(exc: errors.RouterError) -> bool:
     # the request itself is wrong.
     return isinstance(
         exc,
-        errors.AuthenticationError
-        | errors.RateLimitError
-        | errors.UpstreamTimeoutError
-        | errors.ProviderUnavailableError,
+        errors.RateLimitError | errors.UpstreamTimeoutError | errors.ProviderUnavailableError,
     )

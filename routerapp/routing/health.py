@@ -22,6 +22,7 @@ from routerapp import errors
 from routerapp.models import Deployment
 from routerapp.providers import adapter_for, close_clients
 from routerapp.providers.base import Timeouts
+from routerapp.providers.redact import redact
 from routerapp.routing import breaker
 from routerapp.routing.table import DeploymentInfo, load_table
 
@@ -113,6 +114,7 @@ async def _probe(deployment: DeploymentInfo, timeout_s: float) -> HealthResult:
         label=deployment.label,
         status=UNHEALTHY if error else HEALTHY,
         latency_ms=(time.perf_counter() - began) * 1000,
-        error=error[:2000],
+        # Shown on the dashboard: the same masking as an upstream error passed to a client.
+        error=redact(error, deployment.provider.secrets)[:2000],
         checked_at=timezone.now(),
     )

@@ -22,7 +22,7 @@ from routerapp.observability.drafts import RecordDraft
 from routerapp.observability.tracing import record_span
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatChunk, ChatRequest, Usage, estimate_tokens, usage_chunk
-from routerapp.routing.fallback import Attempter, Call
+from routerapp.routing.fallback import Attempter, Call, sanitize
 
 logger = logging.getLogger(__name__)
 
@@ -211,12 +211,14 @@ class StreamSession:
             raise errors.UpstreamTimeoutError(
                 f"{opened.call.deployment.label}: stream stalled for {opened.call.timeouts.between_chunks:g}s"
             ) from None
-        except errors.RouterError:
+        except errors.RouterError as exc:
+            sanitize(exc, opened.call.deployment)
             raise
         except Exception as exc:
             logger.exception("unexpected error reading the stream of %s", opened.call.deployment.label)
             raise errors.ProviderUnavailableError(
-                f"{opened.call.deployment.label}: unexpected {type(exc).__name__} in the stream"
+                f"{opened.call.deployment.label}: unexpected {type(exc).__name__} in the stream",
+                upstream_fault=False,
             ) from exc
 
     async def _continue(self) -> StreamOpen:

@@ -56,6 +56,8 @@ class GroupInfo:
     first_token_timeout_s: float | None = None
     chunk_timeout_s: float | None = None
     allowed_fails: int = 3
+    allowed_fail_rate: float = 0.5
+    min_requests: int = 10
     cooldown_s: float = 5.0
     optimize: tuple[str, ...] = ()  # a switch spec (routerapp.optimizer.switches)
     cache_ttl_s: float | None = None
@@ -184,6 +186,8 @@ def load_table() -> RoutingTable:
             first_token_timeout_s=spec.first_token_timeout_s,
             chunk_timeout_s=spec.chunk_timeout_s,
             allowed_fails=_or_default(spec.allowed_fails, defaults["ALLOWED_FAILS"]),
+            allowed_fail_rate=_or_default(spec.allowed_fail_rate, defaults["ALLOWED_FAIL_RATE"]),
+            min_requests=_or_default(spec.min_requests, defaults["MIN_REQUESTS"]),
             cooldown_s=_or_default(spec.cooldown_s, defaults["COOLDOWN_S"]),
             optimize=tuple(spec.optimize),
             cache_ttl_s=spec.cache_ttl_s,

@@ -6,6 +6,12 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "ok"                      a normal answer
     "ok;delay=200"            answer after 200 ms (streams: before the first chunk)
     "err=500" / "err=429;retry_after=3" / "err=401" / "err=400"
+    "err=401;echo"            ... with the request's Authorization and x-api-key headers in the message
+    "ok200err"                200 whose body is an error object (some proxies do this)
+    "html"                    200 with a text/html page instead of JSON
+    "reset_body"              send the headers and half the body, then a TCP RST
+    "stall_first"             streams: send the headers, then never an event
+    "prompt_tokens=-5"        report this (JSON) value as usage.prompt_tokens; also completion_tokens=
     "ctx" / "policy"          400 context_length_exceeded / content policy
     "hang"                    accept and never answer
     "reset"                   close the connection with a TCP RST
@@ -34,7 +40,11 @@ import struct
 import threading
 import time
 from collections import Counter
+from contextvars import ContextVar
 from typing import Any
+
+# The connection each handler task serves (a task's context is its own).
+_reader: ContextVar[asyncio.StreamReader] = ContextVar("reader")
 
 
 def parse_model(model: str) -> dict[str, str]:
@@ -50,12 +60,14 @@ class FakeOpenAI:
         self.hits: Counter[str] = Counter()
         self.last: dict[str, Any] = {}
         self.bodies: list[dict[str, Any]] = []
+        self.headers: dict[str, str] = {}
         self._rngs: dict[str, random.Random] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port = 0
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._bind_port = 0
 
     @property
     def base_url(self) -> str:
@@ -78,7 +90,9 @@ class FakeOpenAI:
 
     def _run(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self._server = self.loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", self._bind_port)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self.loop.run_forever()
@@ -113,6 +127,8 @@ class FakeOpenAI:
                         k, _, v = line.partition(":")
                         headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                self.headers = headers
+                _reader.set(reader)
                 keep = await self._respond(method, path, headers, body, writer)
                 if not keep:
                     break
@@ -146,7 +162,7 @@ class FakeOpenAI:
             await asyncio.sleep(float(opts["delay"]) / 1000)
         fault = self._fault(model, opts)
         if fault == "hang":
-            await asyncio.sleep(3600)
+            await self._silence()
             return False
         if fault == "reset":
             sock = writer.get_extra_info("socket")
@@ -156,12 +172,27 @@ class FakeOpenAI:
         if fault == "malformed":
             opts["malformed"] = ""
         elif fault:
-            return self._error(writer, fault, opts)
+            return self._error(writer, fault, opts, headers)
         if req.get("stream"):
             return await self._stream(writer, req, opts)
         if "malformed" in opts:
             self._raw(writer, 200, b'{"id": "chatcmpl-broken", "choices": [{"mess')
             return True
+        if "ok200err" in opts:
+            self._send(writer, 200, {"error": {"message": "upstream overloaded", "type": "server_error"}})
+            return True
+        if "html" in opts:
+            self._raw(writer, 200, b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            return True
+        if "reset_body" in opts:
+            body = json.dumps({"id": "chatcmpl-fake", "choices": [{"message": {"content": "x" * 500}}]})
+            head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+            writer.write(head.encode() + body[: len(body) // 2].encode())
+            await writer.drain()
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
         text = self._text(req, opts)
         prompt_tokens = max(1, len(body) // 16)
         completion_tokens = len(text.split())
@@ -186,13 +217,27 @@ class FakeOpenAI:
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
+                    "prompt_tokens": json.loads(opts["prompt_tokens"])
+                    if "prompt_tokens" in opts
+                    else prompt_tokens,
+                    "completion_tokens": (
+                        json.loads(opts["completion_tokens"])
+                        if "completion_tokens" in opts
+                        else completion_tokens
+                    ),
                     "total_tokens": prompt_tokens + completion_tokens,
                 },
             },
         )
         return True
+
+    async def _silence(self) -> None:
+        """Say nothing until the client hangs up (as a hung server's socket does), at most an hour."""
+        reader = _reader.get()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(3600):
+                while await reader.read(4096):
+                    pass
 
     def _fault(self, model: str, opts: dict[str, str]) -> str | None:
         for name in ("hang", "reset", "ctx", "policy"):
@@ -214,7 +259,7 @@ class FakeOpenAI:
             return "err"
         return kind  # hang, reset or malformed
 
-    def _error(self, writer, fault: str, opts: dict[str, str]) -> bool:
+    def _error(self, writer, fault: str, opts: dict[str, str], headers: dict[str, str]) -> bool:
         status = int(opts.get("err") or 500)
         extra = {}
         if fault == "ctx":
@@ -231,6 +276,12 @@ class FakeOpenAI:
             )
         else:
             message, code = f"fake upstream error {status}", None
+        if "echo" in opts:
+            # What careless upstreams do: repeat the credentials they were sent.
+            message = (
+                f"Incorrect API key provided: {headers.get('authorization', '')}; "
+                f"x-api-key: {headers.get('x-api-key', '')}"
+            )
         if "retry_after" in opts:
             extra["retry-after"] = opts["retry_after"]
         self._send(writer, status, {"error": {"message": message, "type": "api_error", "code": code}}, extra)
@@ -254,6 +305,10 @@ class FakeOpenAI:
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
+        if "stall_first" in opts:
+            await writer.drain()
+            await self._silence()
+            return False
         base = {
             "id": "chatcmpl-fake",
             "object": "chat.completion.chunk",
@@ -280,7 +335,7 @@ class FakeOpenAI:
                 return False
             if stall is not None and i == stall:
                 await writer.drain()
-                await asyncio.sleep(3600)
+                await self._silence()
                 return False
             if "malformed" in opts and i == len(words) // 2:
                 event(b'{"id": "chatcmpl-broken", "choices": [{"delta": {"content": "tr')
@@ -302,8 +357,33 @@ class FakeOpenAI:
     def _send(self, writer, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         self._raw(writer, status, json.dumps(data).encode(), headers)
 
-    def _raw(self, writer, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+    def _raw(
+        self,
+        writer,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        content_type: str = "application/json",
+    ) -> None:
+        head = f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
         for k, v in (headers or {}).items():
             head += f"{k}: {v}\r\n"
         writer.write(head.encode() + b"\r\n" + body)
+
+
+def main() -> None:
+    """Serve the fake on a port of its own process (the reliability run uses it that way):
+    `python -m tests.fakes.openai_server PORT`; it prints its base URL once listening."""
+    import sys
+
+    server = FakeOpenAI()
+    server._bind_port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server.start()
+    print(server.base_url, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -324,7 +324,7 @@ def test_truncated_stream_raises(fake: FakeAnthropic, base_url: str) -> None:
         ("api_error", errors.ProviderUnavailableError),
         ("rate_limit_error", errors.RateLimitError),
         ("invalid_request_error", errors.InvalidRequestError),
-        ("authentication_error", errors.AuthenticationError),
+        ("authentication_error", errors.UpstreamAuthError),
     ],
 )
 def test_an_error_event_mid_stream_raises_the_matching_router_error(
@@ -347,8 +347,8 @@ def test_an_error_event_mid_stream_raises_the_matching_router_error(
 HTTP_ERROR_CASES = [
     ("prompt_too_long", errors.ContextWindowExceededError, 400),
     ("invalid_request", errors.InvalidRequestError, 400),
-    ("unauthorized", errors.AuthenticationError, 401),
-    ("forbidden", errors.AuthenticationError, 401),
+    ("unauthorized", errors.UpstreamAuthError, 502),
+    ("forbidden", errors.UpstreamAuthError, 502),
     ("not_found", errors.InvalidRequestError, 404),
     ("rate_limited", errors.RateLimitError, 429),
     ("server_error", errors.ProviderUnavailableError, 502),

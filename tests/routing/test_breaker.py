@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from routerapp import errors
 from routerapp.providers.base import ProviderConfig
 from routerapp.routing import breaker
+from routerapp.routing.clock import clock
 from routerapp.routing.table import DeploymentInfo, GroupInfo
 from tests.factories import create_key, create_model
 from tests.helpers import ask, deployment, records
@@ -45,31 +48,81 @@ def test_it_opens_after_allowed_fails_and_only_then():
     assert 4.9 < skipped(group)[100] <= 5
 
 
-def test_more_than_half_of_the_minute_failing_opens_it_below_allowed_fails():
-    group = group_of(allowed_fails=10)
-    d = group.deployments[0]
-    for _ in range(3):
-        breaker.record_attempt(d)
-    assert not fail(group, times=3)  # 3 of 6 attempts: not more than half
-    assert fail(group)  # 4 of 7
-    assert 100 in skipped(group)
+def succeed(group: GroupInfo, *, times: int = 1, index: int = 0) -> None:
+    for _ in range(times):
+        breaker.record_attempt(group.deployments[index])
+        breaker.record_success(group.deployments[index])
 
 
-def test_the_ratio_rule_waits_for_enough_attempts():
-    group = group_of(allowed_fails=10)
-    assert not fail(group, times=2)  # 2 of 2 failed, but two attempts say little
+def test_a_busy_deployment_with_a_small_failure_rate_stays_in_rotation():
+    group = group_of(allowed_fails=3, allowed_fail_rate=0.5, min_requests=10)
+    for _ in range(20):  # 5 % failures at any rate: 200 attempts, 10 failed, never two in a row
+        succeed(group, times=9)
+        assert not fail(group)
     assert skipped(group) == {}
+
+
+def test_a_busy_deployment_opens_once_its_failure_rate_reaches_allowed_fail_rate():
+    group = group_of(allowed_fails=3, allowed_fail_rate=0.5, min_requests=10)
+    succeed(group, times=10)
+    rounds = 0
+    while not fail(group):  # two of every three attempts fail, never min_requests in a row
+        rounds += 1
+        assert rounds < 100
+        succeed(group)
+        assert not fail(group)
+    # After n rounds, 2n + 1 failures ≥ 0.5 × (11 + 3n) attempts from n = 9 on: not before.
+    assert rounds == 9 and 100 in skipped(group)
+
+
+def test_allowed_fails_is_a_floor_even_when_every_attempt_failed():
+    group = group_of(allowed_fails=5, min_requests=10)
+    assert not fail(group, times=4)  # 4 of 4 failed, but fewer than allowed_fails
+    assert fail(group)
+
+
+def test_min_requests_failures_in_a_row_open_a_busy_deployment_at_once():
+    group = group_of(allowed_fails=3, allowed_fail_rate=0.5, min_requests=10)
+    succeed(group, times=200)  # busy and healthy, then it dies
+    assert not fail(group, times=9)
+    assert fail(group)
+
+
+def test_a_success_breaks_the_run_of_failures():
+    group = group_of(allowed_fails=3, allowed_fail_rate=0.5, min_requests=10)
+    succeed(group, times=200)
+    for _ in range(5):
+        assert not fail(group, times=9)
+        succeed(group)
+
+
+def test_the_last_deployment_in_rotation_is_never_cooled_down():
+    group = group_of(3, allowed_fails=1)
+    assert fail(group, index=0)
+    assert fail(group, index=1)
+    assert not fail(group, index=2, times=20)
+    assert set(skipped(group)) == {100, 101}
+
+
+def test_when_every_deployment_is_cooling_anyway_one_request_probes_the_one_due_first():
+    group = group_of(2)
+    now = clock.time()
+    breaker.open_until(100, now + 30)
+    breaker.open_until(101, now + 10)
+    assert breaker.check(group.deployments) == ({100: pytest.approx(30, abs=1)}, 101)
+    skip, probe = breaker.check(group.deployments)  # the probe is taken: the rest are refused
+    assert probe is None and set(skip) == {100, 101}
 
 
 def test_a_401_opens_it_at_once():
     group = group_of(allowed_fails=3)
-    assert fail(group, errors.AuthenticationError("bad key"))
+    assert fail(group, errors.UpstreamAuthError("bad key"))
     assert 100 in skipped(group)
 
 
 def test_a_single_deployment_is_never_cooled_down():
     group = group_of(1, allowed_fails=1)
-    assert not fail(group, errors.AuthenticationError("bad key"), times=5)
+    assert not fail(group, errors.UpstreamAuthError("bad key"), times=5)
     assert breaker.cooldown_remaining(100) == 0
 
 
@@ -132,7 +185,7 @@ def test_a_success_from_before_the_cooldown_does_not_end_it():
 
 
 def test_a_deployment_answering_401_is_cooled_at_once(up, upstream, live_url):
-    create_model("m", [(up, "err=401"), (up, "ok")], num_retries=2)
+    create_model("m", [(up, "err=401"), (up, "ok")], num_retries=2, cooldown_s=60)
     key = create_key()
     for _ in range(20):
         assert ask(live_url, key, "m").status_code == 200

@@ -35,8 +35,8 @@ def test_each_of_the_eight_types_carries_its_decision(cls, status, type_, retrya
 @pytest.mark.parametrize(
     ("status", "message", "expected", "client_status"),
     [
-        (401, "bad key", errors.AuthenticationError, 401),
-        (403, "forbidden", errors.AuthenticationError, 401),
+        (401, "bad key", errors.UpstreamAuthError, 502),
+        (403, "forbidden", errors.UpstreamAuthError, 502),
         (429, "slow down", errors.RateLimitError, 429),
         (408, "timeout", errors.UpstreamTimeoutError, 504),
         (504, "gateway timeout", errors.UpstreamTimeoutError, 504),

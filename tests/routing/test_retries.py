@@ -153,16 +153,16 @@ def test_faults_of_every_kind_never_reach_the_client_while_a_deployment_is_healt
     # The deployment that died mid-run answered its first ten, then was cooled down.
     dying = deployment("die_after=10;as=reset")
     assert breaker.cooldown_remaining(dying.id) > 0
-    assert upstream.hits["die_after=10;as=reset"] <= 10 + 3 + 10
+    assert upstream.hits["die_after=10;as=reset"] <= 10 + 10 + 10
 
 
 def test_one_dead_deployment_of_three_costs_no_client_a_failure(up, upstream, live_url, stopped_clock):
     create_model("m", [(up, "ok;n=1"), (up, "ok;n=2"), (up, "err=500")], cooldown_s=60)
     statuses = burst(live_url, create_key(), "m", 1000, concurrency=16)
     assert statuses == {200: 1000}
-    # Cooled down after allowed_fails (3) failures, for the whole run: only requests already in
-    # flight reached it after that.
-    assert upstream.hits["err=500"] <= 3 + 16
+    # Cooled down after min_requests (10) failures in a row, for the whole run: only requests
+    # already in flight reached it after that.
+    assert upstream.hits["err=500"] <= 10 + 16
     assert upstream.hits["ok;n=1"] + upstream.hits["ok;n=2"] == 1000
     # cooldown_s, opened once: the clock moved only by the backoff the retries slept.
     remaining = breaker.cooldown_remaining(deployment("err=500").id)
@@ -176,21 +176,20 @@ def test_one_dead_deployment_of_three_costs_no_client_a_failure(up, upstream, li
     ("fault", "status", "error_type"),
     [("err=500", 502, "api_error"), ("err=429", 429, "rate_limit_error"), ("hang", 504, "timeout_error")],
 )
-def test_when_every_deployment_fails_clients_get_the_error_fast_and_attempts_stay_bounded(
+def test_when_every_deployment_fails_clients_get_the_upstream_error_and_attempts_stay_bounded(
     up, upstream, live_url, fault, status, error_type
 ):
     create_model("m", [(up, f"{fault};n={i}") for i in range(3)], timeout_s=0.2, num_retries=2, cooldown_s=60)
     key = create_key()
     first = ask(live_url, key, "m")
     assert first.status_code == status and first.json()["error"]["type"] == error_type
-    began = time.monotonic()
-    statuses = burst(live_url, key, "m", 50, concurrency=5)
-    # Every deployment is cooling down now: the router answers at once, with when to come back.
-    assert statuses == {503: 50}
-    assert time.monotonic() - began < 2
-    later = ask(live_url, key, "m")
-    assert later.json()["error"]["code"] == "provider_unavailable"
-    assert int(later.headers["retry-after"]) > 50
-    # Three deployments, each cooled after allowed_fails (3) failures: 9 upstream calls in total,
-    # not 52 requests × 3 deployments × 3 tries.
-    assert sum(upstream.hits.values()) == 9
+    statuses = burst(live_url, key, "m", 10, concurrency=5)
+    # Two deployments cooled after allowed_fails (3) failures; the last one in rotation never is,
+    # so every request tries it (not a "cooling down" 503 untried) and gets the upstream's error.
+    assert statuses == {status: 10}
+    names = [f"{fault};n={i}" for i in range(3)]
+    cooled = [n for n in names if breaker.cooldown_remaining(deployment(n).id) > 50]
+    assert len(cooled) == 2
+    assert all(upstream.hits[n] == 3 for n in cooled)  # only the first request's tries
+    (last,) = set(names) - set(cooled)
+    assert upstream.hits[last] == 3 * 11
