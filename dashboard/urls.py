@@ -12,6 +12,7 @@ urlpatterns = [
     path("errors/", views.errors, name="errors"),
     path("errors/<int:group_id>/", views.error_group, name="error_group"),
     path("ensembles/", views.ensembles, name="ensembles"),
+    path("patterns/", views.patterns, name="patterns"),
     path("history/", views.history, name="history"),
     path("history/<str:request_id>/", views.history_detail, name="history_detail"),
     path("playground/", playground.playground, name="playground"),

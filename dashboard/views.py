@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -13,8 +14,9 @@ from django_htmx.middleware import HtmxDetails
 
 from dashboard.forms import HistoryFilter
 from routerapp import stats
-from routerapp.models import Attempt, Deployment, ErrorGroup, QueryRecord
+from routerapp.models import Attempt, Deployment, ErrorGroup, ModelGroup, QueryRecord
 from routerapp.stats.ensembles import ensemble_stats
+from routerapp.stats.patterns import pattern_boards
 
 HISTORY_PAGE = 50
 
@@ -233,3 +235,26 @@ def _bar(
         "width": max(0.4, min(100.0, 100 * duration / total)),
         "depth": depth,
     }
+
+
+@require_GET
+@staff_member_required
+def patterns(request: HttpRequest) -> HttpResponse:
+    """What learned routing knows: per model name and task type, which deployment wins."""
+    model = request.GET.get("model") or None
+    return _page(
+        request,
+        "dashboard/patterns.html",
+        "dashboard/partials/patterns_live.html",
+        {
+            "model": model,
+            "models": list(
+                ModelGroup.objects.filter(deployments__patterns__isnull=False)
+                .distinct()
+                .values_list("name", flat=True)
+                .order_by("name")
+            ),
+            "boards": pattern_boards(model),
+            "learning_window": settings.ROUTER["LEARNING_WINDOW"],
+        },
+    )

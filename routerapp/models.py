@@ -87,6 +87,13 @@ class ModelGroup(models.Model):
     optimize = models.JSONField(default=list, blank=True)
     cache_ttl_s = models.FloatField(null=True, blank=True)
     cache_any_temperature = models.BooleanField(default=False)
+    # Learned routing (strategy `learned`): how much one point of quality (0–1) is worth against the
+    # relative cost (λ) and relative latency (μ) of a deployment, see routerapp.optimizer.chooser.
+    cost_weight = models.FloatField(default=0.1)
+    latency_weight = models.FloatField(default=0.0)
+    # Judge scoring: a sampled fraction of this model's answers is graded by another model name.
+    judge_model = models.CharField(max_length=200, blank=True)
+    judge_sample_rate = models.FloatField(default=0.0)
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -284,6 +291,17 @@ class QueryRecord(models.Model):
     response_body = models.TextField(blank=True)
     # Ensembles only: the response's "ensemble" object plus each member's answer (history detail).
     ensemble = models.JSONField(null=True, blank=True)
+    # Learned routing: the request's task type and the scores of its answer. The answer's own checks
+    # (optimizer.quality) score it on the way out; a judge model and the client's feedback may
+    # score it later, and the latest of those three is the one learning uses (`effective_score`).
+    task_type = models.CharField(max_length=20, blank=True)
+    quality_score = models.FloatField(null=True, blank=True)
+    quality_problems = models.JSONField(default=list, blank=True)
+    judge_score = models.FloatField(null=True, blank=True)
+    judge_pending = models.BooleanField(default=False)
+    feedback_score = models.FloatField(null=True, blank=True)
+    feedback_comment = models.TextField(blank=True, db_default="")  # the history writer leaves it out
+    feedback_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = QueryRecordQuerySet.as_manager()
@@ -297,10 +315,21 @@ class QueryRecord(models.Model):
             models.Index(fields=["model", "created_at"], name="query_model_created"),
             # Error pages: recent failures.
             models.Index(fields=["status", "created_at"], name="query_status_created"),
+            # Learning: the latest ROUTER_LEARNING_WINDOW scored answers; the judge's backlog.
+            models.Index(fields=["id"], condition=models.Q(quality_score__isnull=False), name="query_scored"),
+            models.Index(fields=["id"], condition=models.Q(judge_pending=True), name="query_judge_pending"),
         ]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.model} {self.status}"
+
+    @property
+    def effective_score(self) -> float | None:
+        """The score learning uses: the client's feedback, else the judge's, else the answer's checks."""
+        for score in (self.feedback_score, self.judge_score, self.quality_score):
+            if score is not None:
+                return score
+        return None
 
 
 class Attempt(models.Model):
@@ -627,3 +656,35 @@ class QuarantinedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"quarantined {self.request_id}"
+
+
+class OptimizerPattern(models.Model):
+    """What the router has learned about one deployment on one kind of query (a pattern).
+
+    A pattern is a task type (`task:code`). Rebuilt from the latest ROUTER_LEARNING_WINDOW scored
+    answers by the learning task, and moved online by feedback and judge scores. Rows are
+    aggregates, not references to history, so they survive history pruning.
+    """
+
+    pattern = models.CharField(max_length=80)
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="patterns")
+    count = models.PositiveIntegerField(default=0, help_text="Scored answers in the learning window.")
+    quality_mean = models.FloatField(default=0.0)
+    success_rate = models.FloatField(default=1.0, help_text="Share of upstream attempts that answered.")
+    latency_ms_mean = models.FloatField(default=0.0)
+    cost_usd_mean = models.FloatField(default=0.0)
+    completion_tokens_mean = models.FloatField(default=0.0)
+    feedback_count = models.PositiveIntegerField(default=0)
+    # Share of the pattern's answers in the window this deployment gave: what the router chose.
+    share = models.FloatField(default=0.0)
+    # One point per hour the learning task ran: [iso hour, quality_mean, share, count], oldest first.
+    timeline = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pattern", "deployment"], name="unique_pattern_deployment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} @ {self.deployment_id}: q={self.quality_mean:.2f} n={self.count}"

@@ -206,7 +206,6 @@ class ModelGroupSettings(RowSettings):
     # The response cache: how long an answer is kept, and whether answers at temperature > 0 are too.
     cache_ttl_s: Number | None = None
     cache_any_temperature: bool = False
-    enabled: bool = True
 
     @field_validator("optimize", mode="before")
     @classmethod
@@ -216,6 +215,23 @@ class ModelGroupSettings(RowSettings):
         if not isinstance(spec, str | list | tuple):
             raise ValueError("optimize must be a list of strategy names or a comma-separated string")
         return switches.normalize(spec)
+
+    # Learned routing (`strategy: learned`, routerapp.optimizer.chooser): what one point of quality
+    # on the 0–1 scale is worth against the relative cost (λ) and relative latency (μ).
+    cost_weight: Number = 0.1
+    latency_weight: Number = 0.0
+    # Judge scoring: this fraction of the model's scored answers is graded by `judge_model`.
+    judge_model: str = ""
+    judge_sample_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    enabled: bool = True
+
+    @field_validator("judge_model")
+    @classmethod
+    def _judge_is_known(cls, name: str, info: ValidationInfo) -> str:
+        known = _known(info)
+        if name and known is not None and name not in known.models:
+            raise ValueError(f"judge_model names unknown model '{name}'")
+        return name
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -262,6 +278,8 @@ class ModelGroupSpec(ModelGroupSettings):
         for key in FALLBACK_KINDS:
             if self.name in getattr(self, key):
                 raise ValueError(f"{key} must not name the model itself")
+        if self.judge_model == self.name:
+            raise ValueError("judge_model must not name the model itself (it would grade its own grades)")
         pairs: set[tuple[str, str]] = set()
         for d in self.deployments:
             if (d.provider, d.model) in pairs:

@@ -214,6 +214,10 @@ ROUTER: dict[str, Any] = {
     # One task runs a batch for at most this long, then queues the rest: with the longest request
     # still in flight (ROUTER_TIMEOUT_S) it stays within the django-q2 task timeout (Q_CLUSTER["timeout"]).
     "BATCH_SLICE_S": env_float("ROUTER_BATCH_SLICE_S", 50.0),
+    # Learned routing: patterns are rebuilt from the latest LEARNING_WINDOW scored answers; a server
+    # process looks for a new pattern snapshot or feedback events every LEARNING_CHECK_S seconds.
+    "LEARNING_WINDOW": int(os.environ.get("ROUTER_LEARNING_WINDOW", "10000")),
+    "LEARNING_CHECK_S": env_float("ROUTER_LEARNING_CHECK_S", 1.0),
     # Bearer token for GET /metrics; empty disables the endpoint.
     "METRICS_TOKEN": os.environ.get("ROUTER_METRICS_TOKEN", ""),
     # The optimizer's response cache: how long an answer is kept unless the model sets cache_ttl_s.

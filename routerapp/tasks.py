@@ -69,12 +69,28 @@ def compact_statistics(days: int | None = None) -> str:
     return f"deleted {hours} hourly rollups and {groups} error groups older than {days} days"
 
 
+def learn_patterns() -> str:
+    """Rebuild the learned-routing patterns from the latest scored answers."""
+    from routerapp.optimizer.rebuild import rebuild_patterns
+
+    return str(rebuild_patterns())
+
+
+def judge_answers(limit: int = 50) -> str:
+    """Grade the answers sampled for judge scoring (ModelGroup.judge_sample_rate)."""
+    from routerapp.optimizer.judge import judge_pending
+
+    return judge_pending(limit)
+
+
 # name -> (function path, schedule type, minutes); schedule types are django_q Schedule constants.
 SCHEDULES = {
     "router: health checks": ("routerapp.tasks.run_health_checks", "I", 1),
     "router: resume batches": ("routerapp.tasks.resume_batches", "I", 1),
     "router: statistics rollups": ("routerapp.tasks.compact_statistics", "D", None),
     "router: prune history": ("routerapp.tasks.prune_history", "H", None),
+    "router: learn patterns": ("routerapp.tasks.learn_patterns", "I", 1),
+    "router: judge answers": ("routerapp.tasks.judge_answers", "I", 1),
 }
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from routerapp.observability.writer import writer
+from routerapp.optimizer.learning import live as live_patterns
 from routerapp.routing.table import tables
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -39,10 +40,12 @@ def upstream(fake_upstream):
 def _router_settings():
     # Tests change config and send a request right after: check for config changes every time.
     settings.ROUTER["CONFIG_CHECK_S"] = 0
+    settings.ROUTER["LEARNING_CHECK_S"] = 0
     settings.ROUTER["BACKOFF_BASE_S"] = 0.01
     settings.ROUTER["BACKOFF_MAX_S"] = 0.2
     cache.clear()
     tables.invalidate()
+    live_patterns.reset()
     yield
     cache.clear()
 

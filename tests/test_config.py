@@ -87,6 +87,14 @@ def test_reimport_updates_in_place_and_keeps_deployment_ids(tmp_path):
         ),
         ("providers: [{name: p, kind: openai}]", "providers[0] (p)", "needs 'base_url'"),
         ("routes: []", "file", "unknown section(s) routes"),
+        (
+            "models: [{name: m, judge_model: oracle}]",
+            "models[0] (m)",
+            "judge_model names unknown model 'oracle'",
+        ),
+        ("models: [{name: m, judge_model: m}]", "models[0] (m)", "grade its own grades"),
+        ("models: [{name: m, judge_sample_rate: 1.5}]", "models[0] (m)", "judge_sample_rate"),
+        ("models: [{name: m, cost_weight: -1}]", "models[0] (m)", "'cost_weight' must not be negative"),
         ("providers: [\n  - {name: x", "line", "not valid YAML"),
     ],
 )
@@ -134,3 +142,19 @@ def test_prune_removes_what_the_file_no_longer_lists(tmp_path):
     run("importconfig", write(tmp_path, smaller), "--prune")
     assert set(ModelGroup.objects.values_list("name", flat=True)) == {"fast"}
     assert set(Provider.objects.values_list("name", flat=True)) == {"sim"}
+
+
+def test_learned_routing_keys_import_export_and_reach_the_routing_table(tmp_path):
+    from routerapp.routing.table import load_table
+
+    text = GOOD + (
+        "  - {name: auto, strategy: learned, cost_weight: 0.5, latency_weight: 0.2, judge_model: smart,"
+        " judge_sample_rate: 0.05, deployments: [{provider: sim, model: a}, {provider: sim, model: b}]}\n"
+    )
+    run("importconfig", write(tmp_path, text))
+    auto = load_table().groups["auto"]
+    assert (auto.strategy, auto.cost_weight, auto.latency_weight) == ("learned", 0.5, 0.2)
+    assert (auto.judge_model, auto.judge_sample_rate) == ("smart", 0.05)
+    exported = {m["name"]: m for m in yaml.safe_load(run("exportconfig"))["models"]}
+    assert exported["auto"]["cost_weight"] == 0.5 and exported["auto"]["judge_model"] == "smart"
+    assert "cost_weight" not in exported["fast"]  # defaults stay out of the file

@@ -1,17 +1,28 @@
-"""/api/queries: the request history, filtered like the History page, and one request with its attempts."""
+"""/api/queries: the request history, filtered like the History page, one request with its attempts,
+and feedback on a request's answer.
+
+`POST /api/queries/{request_id}/feedback` takes `{"score": 0..1, "comment": "..."}` from the key that
+made the request (any client key, Authorization: Bearer sk-rt-…) or a staff session, and hands it to
+the one core function, routerapp.optimizer.feedback.record_feedback. The other endpoints need an
+admin key or a staff session.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from ninja.security import SessionAuthIsStaff
 
 from routerapp import errors, stats
 from routerapp.api.auth import admin_auth
+from routerapp.api.stats import ClientKey
 from routerapp.models import ApiKey, QueryRecord
+from routerapp.optimizer.feedback import record_feedback
 
 router = Router(tags=["history"], auth=admin_auth)
 
@@ -167,4 +178,44 @@ def get_query(request: HttpRequest, request_id: str):
         "response_body": record.response_body,
         "skipped": record.skipped,
         "attempts": attempts,
+    }
+
+
+class StaffSession(SessionAuthIsStaff):
+    """A staff user's session; a request without a session cookie is not one (a 401, not a CSRF 403)."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
+
+class FeedbackIn(Schema):
+    score: float = Field(ge=0.0, le=1.0)
+    comment: str = Field(default="", max_length=4000)
+
+
+class FeedbackOut(Schema):
+    request_id: str
+    score: float
+    comment: str
+    task_type: str
+    quality_score: float | None
+    judge_score: float | None
+
+
+# Any client key, not only admin keys: a client rates its own answers. The key first: session auth
+# checks CSRF on a POST, and would refuse a key-only client before the key is tried.
+@router.post("/queries/{request_id}/feedback", response=FeedbackOut, auth=[ClientKey(), StaffSession()])
+def post_feedback(request: HttpRequest, request_id: str, payload: FeedbackIn):
+    """Rate the answer to one request; learned routing learns from it at once."""
+    key_id = None if isinstance(request.auth, AbstractBaseUser) else request.auth.id
+    record = record_feedback(request_id, payload.score, payload.comment, api_key_id=key_id)
+    return {
+        "request_id": record.request_id,
+        "score": record.feedback_score,
+        "comment": record.feedback_comment,
+        "task_type": record.task_type,
+        "quality_score": record.quality_score,
+        "judge_score": record.judge_score,
     }

@@ -55,6 +55,11 @@ class RecordDraft:
     cache_hit: bool = False
     request_body: str = ""
     response_body: str = ""
+    # Learned routing (routerapp.optimizer.learning): the task type and the answer's score.
+    task_type: str = ""
+    quality_score: float | None = None
+    quality_problems: tuple[str, ...] = ()
+    judge_pending: bool = False
     attempts: list[AttemptDraft] = field(default_factory=list)
     ensemble: dict[str, Any] | None = None  # ensembles: see QueryRecord.ensemble
     created_at: Any = field(default_factory=timezone.now)

@@ -207,6 +207,10 @@ RECORD_FIELDS = [
     "request_body",
     "response_body",
     "ensemble",
+    "task_type",
+    "quality_score",
+    "quality_problems",
+    "judge_pending",
     "created_at",
 ]
 ATTEMPT_FIELDS = [
@@ -409,6 +413,10 @@ def insert_records(db, batch: list[RecordDraft], created: list[Any]) -> list[int
             d.request_body,
             d.response_body,
             None if d.ensemble is None else db_json(d.ensemble),
+            d.task_type,
+            d.quality_score,
+            db_json(list(d.quality_problems)),
+            d.judge_pending,
             when,
         )
         for d, when in zip(batch, created, strict=True)

@@ -16,6 +16,7 @@ from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
 from routerapp.optimizer import plan as optimizer
+from routerapp.optimizer import learning
 from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatRequest, ChatResult, Usage, encode_json, estimate_prompt_tokens
@@ -116,6 +117,7 @@ async def route(
         draft.optimizations = plan.applied
         if plan.hit is not None:
             return _from_cache(request, plan.hit, draft, key, started, submit)
+        learning.prepare(draft, request, group)
         attempter = Attempter(
             table,
             group,
@@ -206,6 +208,15 @@ def _finish_completion(
     draft.completion_tokens = result.usage.completion_tokens
     draft.cost_usd = cost
     draft.response_body = body_for_storage(result.content)
+    learning.score_answer(
+        draft,
+        request,
+        call.group,
+        deployment.id,
+        answer=result.content,
+        finish_reason=result.finish_reason,
+        latency_ms=call.latency_ms,
+    )
     if key is not None:
         budget.spend(key, cost)
     if not ((body.get("choices") or [{}])[0].get("message") or {}).get("tool_calls"):
@@ -227,12 +238,24 @@ def _finish_stream(
     draft = session.draft
     draft.latency_ms = (time.perf_counter() - session.started) * 1000
     draft.overhead_ms = session.overhead_ms
-    draft.response_body = body_for_storage("".join(session.text))
+    text = "".join(session.text)
+    draft.response_body = body_for_storage(text)
     if error is not None:
         draft.fail(error)
     elif session.finished:
         usage = Usage(draft.prompt_tokens, draft.completion_tokens)
         optimizer.remember(plan, "".join(session.text), "stop", usage, session.deployment_label)
+    if error is None:
+        call = session.opened.call
+        learning.score_answer(
+            draft,
+            session.request,
+            call.group,
+            call.deployment.id,
+            answer=text,
+            finish_reason=None,
+            latency_ms=call.latency_ms,
+        )
     if key is not None:
         budget.spend(key, draft.cost_usd)
     if submit:

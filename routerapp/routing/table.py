@@ -62,6 +62,11 @@ class GroupInfo:
     optimize: tuple[str, ...] = ()  # a switch spec (routerapp.optimizer.switches)
     cache_ttl_s: float | None = None
     cache_any_temperature: bool = False
+    # Learned routing: λ and μ of the objective, and the judge (routerapp.optimizer).
+    cost_weight: float = 0.1
+    latency_weight: float = 0.0
+    judge_model: str = ""
+    judge_sample_rate: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -192,6 +197,10 @@ def load_table() -> RoutingTable:
             optimize=tuple(spec.optimize),
             cache_ttl_s=spec.cache_ttl_s,
             cache_any_temperature=spec.cache_any_temperature,
+            cost_weight=spec.cost_weight,
+            latency_weight=spec.latency_weight,
+            judge_model=spec.judge_model,
+            judge_sample_rate=spec.judge_sample_rate,
         )
     keys = {}
     for k in ApiKey.objects.filter(enabled=True):

@@ -1,0 +1,199 @@
+"""Live learning: answers scored on the way out, the process's pattern snapshot, rescoring.
+
+The hot path never touches the database for it. Each server process keeps one `PatternStore`
+(`live`): loaded from the OptimizerPattern rows in a pool thread, fed at once with the score of
+every answer this process returns, and kept in step with what other processes learn through the
+shared cache: the learning task (routerapp.optimizer.rebuild) stamps a new snapshot version when
+it has rewritten the rows, and feedback and judge scores, which arrive in other processes (the
+JSON API, the task workers), are appended to a short event log in the cache. A process looks at
+both cache keys at most every ROUTER["LEARNING_CHECK_S"] seconds.
+
+Which answers are scored: those of model names with more than one deployment (there is nothing to
+choose between otherwise), whatever their strategy, so `learned` starts from history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Hashable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections
+
+from routerapp.observability.drafts import RecordDraft
+from routerapp.optimizer import detect, quality
+from routerapp.optimizer.patterns import PatternStore, pattern_key
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "learning:version"  # the time the rows were last rebuilt
+EVENT_SEQ_KEY = "learning:events"
+EVENT_TTL_S = 3600
+# At most this many events are read in one check; a process further behind reloads the rows.
+MAX_EVENTS_PER_CHECK = 500
+
+
+def event_key(seq: int) -> str:
+    return f"learning:event:{seq}"
+
+
+def task_type_of(request: Any) -> str:
+    """The request's task type: what route() detected (`request.task`), else detected here."""
+    task = getattr(request, "task", None)
+    if task is not None:
+        return task.task_type
+    return detect.detect(request.messages).task_type
+
+
+def learns_from(group: Any) -> bool:
+    return len(group.deployments) > 1
+
+
+class LiveStore:
+    """This process's pattern snapshot, plus what it learned since the snapshot was built."""
+
+    def __init__(self) -> None:
+        self._store = PatternStore()
+        self._version: float | None = None
+        self._seq = 0
+        self._checked_at = 0.0
+        self._reloading = False
+        self._lock = threading.Lock()
+        # Observations made here, so a reload keeps the ones newer than the rows it read.
+        self._recent: deque[tuple[float, str, Hashable, dict[str, float]]] = deque(maxlen=20_000)
+
+    def reset(self) -> None:
+        """Forget everything (tests: each starts from an empty database and cache)."""
+        self.__init__()
+
+    def snapshot(self) -> PatternStore:
+        now = time.monotonic()
+        if now - self._checked_at >= settings.ROUTER["LEARNING_CHECK_S"]:
+            self._checked_at = now
+            self._check()
+        return self._store
+
+    def observe(self, pattern: str, key: Hashable, **stats: float) -> None:
+        self._store.observe(pattern, key, **stats)
+        self._recent.append((time.time(), pattern, key, stats))
+
+    def reload(self) -> None:
+        """Rebuild the snapshot from the rows (sync; tests and commands call it directly)."""
+        from routerapp.models import OptimizerPattern
+
+        with self._lock:
+            version = float(cache.get(VERSION_KEY) or 0.0)
+            seq = int(cache.get(EVENT_SEQ_KEY) or 0)
+            store = PatternStore()
+            for row in OptimizerPattern.objects.all():
+                store.seed(
+                    row.pattern,
+                    row.deployment_id,
+                    count=row.count,
+                    quality_mean=row.quality_mean,
+                    latency_ms_mean=row.latency_ms_mean if row.count else None,
+                    cost_usd_mean=row.cost_usd_mean,
+                    completion_tokens_mean=row.completion_tokens_mean,
+                )
+            # list(): one C-level copy, safe while the event loop appends.
+            for at, pattern, key, stats in list(self._recent):
+                if at > version:
+                    store.observe(pattern, key, **stats)
+            self._store, self._version, self._seq = store, version, seq
+
+    def _check(self) -> None:
+        values = cache.get_many([VERSION_KEY, EVENT_SEQ_KEY])
+        version = float(values.get(VERSION_KEY) or 0.0)
+        seq = int(values.get(EVENT_SEQ_KEY) or 0)
+        if self._version is None or version != self._version or seq - self._seq > MAX_EVENTS_PER_CHECK:
+            self._reload_soon()
+            return
+        if seq > self._seq:
+            events = cache.get_many([event_key(n) for n in range(self._seq + 1, seq + 1)])
+            for event in events.values():
+                self._apply(event)
+            self._seq = seq
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        self._store.rescore(event["p"], event["d"], quality_delta=event["dq"], count_delta=event["dn"])
+
+    def _reload_soon(self) -> None:
+        """Reload in a pool thread when called on the event loop (the hot path); inline otherwise."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.reload()
+            return
+        if self._reloading:
+            return
+        # Until the reload lands, requests keep to the current snapshot rather than wait for it.
+        self._reloading = True
+        loop.run_in_executor(None, self._reload_in_thread)
+
+    def _reload_in_thread(self) -> None:
+        try:
+            self.reload()
+        except Exception:
+            logger.exception("learning: could not reload the pattern snapshot")
+        finally:
+            self._reloading = False
+            close_old_connections()
+
+
+live = LiveStore()
+
+
+def publish_rescore(pattern: str, deployment_id: int, *, quality_delta: float, count_delta: int) -> None:
+    """Tell every process's snapshot that an answer was scored anew (after the row was updated)."""
+    try:
+        seq = cache.incr(EVENT_SEQ_KEY)
+    except ValueError:
+        cache.add(EVENT_SEQ_KEY, 0, timeout=None)
+        seq = cache.incr(EVENT_SEQ_KEY)
+    event = {"p": pattern, "d": deployment_id, "dq": quality_delta, "dn": count_delta}
+    cache.set(event_key(seq), event, timeout=EVENT_TTL_S)
+
+
+def publish_snapshot(built_at: float) -> None:
+    cache.set(VERSION_KEY, built_at, timeout=None)
+
+
+def prepare(draft: RecordDraft, request: Any, group: Any) -> None:
+    """Before routing: note the task type of a request whose answer will be scored."""
+    if learns_from(group):
+        draft.task_type = task_type_of(request)
+
+
+def score_answer(
+    draft: RecordDraft,
+    request: Any,
+    group: Any,
+    deployment_id: int,
+    *,
+    answer: str,
+    finish_reason: str | None,
+    latency_ms: float | None,
+) -> None:
+    """After an answer: score it, teach this process's snapshot, and maybe send it to the judge."""
+    if not draft.task_type:
+        return
+    assessment = quality.assess(draft.task_type, request.messages, answer, finish_reason)
+    draft.quality_score = assessment.score
+    draft.quality_problems = assessment.problems
+    live.observe(
+        pattern_key(draft.task_type),
+        deployment_id,
+        quality=assessment.score,
+        latency_ms=latency_ms,
+        cost_usd=draft.cost_usd,
+        completion_tokens=float(draft.completion_tokens),
+    )
+    if group.judge_model and group.judge_sample_rate > 0 and random.random() < group.judge_sample_rate:
+        draft.judge_pending = True
