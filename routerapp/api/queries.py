@@ -19,8 +19,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.security import SessionAuthIsStaff
 
 from routerapp import errors, stats
-from routerapp.api.auth import admin_auth
-from routerapp.api.stats import ClientKey
+from routerapp.api.auth import ClientKey, admin_auth
 from routerapp.models import ApiKey, QueryRecord
 from routerapp.optimizer.feedback import record_feedback
 
@@ -204,9 +203,9 @@ class FeedbackOut(Schema):
     judge_score: float | None
 
 
-# Any client key, not only admin keys: a client rates its own answers. The key first: session auth
-# checks CSRF on a POST, and would refuse a key-only client before the key is tried.
-@router.post("/queries/{request_id}/feedback", response=FeedbackOut, auth=[ClientKey(), StaffSession()])
+# Any client key, not only admin keys: a client rates its own answers. The session only when there
+# is one: session auth checks CSRF on a POST, and would refuse a key-only client before its key.
+@router.post("/queries/{request_id}/feedback", response=FeedbackOut, auth=[StaffSession(), ClientKey()])
 def post_feedback(request: HttpRequest, request_id: str, payload: FeedbackIn):
     """Rate the answer to one request; learned routing learns from it at once."""
     key_id = None if isinstance(request.auth, AbstractBaseUser) else request.auth.id

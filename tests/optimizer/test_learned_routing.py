@@ -10,8 +10,8 @@ from routerapp import tasks
 from routerapp.models import OptimizerPattern, Provider, QueryRecord
 from routerapp.optimizer.feedback import record_feedback
 from routerapp.optimizer.learning import live
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import flush_history
 
 CHEAP = {"input_cost_per_mtok": 0.1, "output_cost_per_mtok": 0.1}
 DEAR = {"input_cost_per_mtok": 10.0, "output_cost_per_mtok": 30.0}
