@@ -15,8 +15,8 @@ import uuid
 from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
-from routerapp.optimizer import plan as optimizer
 from routerapp.optimizer import learning
+from routerapp.optimizer import plan as optimizer
 from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_usd
 from routerapp.providers.base import ChatRequest, ChatResult, Usage, encode_json, estimate_prompt_tokens
