@@ -291,10 +291,9 @@ class QueryRecord(models.Model):
     response_body = models.TextField(blank=True)
     # Ensembles only: the response's "ensemble" object plus each member's answer (history detail).
     ensemble = models.JSONField(null=True, blank=True)
-    # Learned routing: the request's task type and the scores of its answer. The answer's own checks
-    # (optimizer.quality) score it on the way out; a judge model and the client's feedback may
+    # Learned routing: the scores of its answer (task_type above is the request's). The answer's own
+    # checks (optimizer.quality) score it on the way out; a judge model and the client's feedback may
     # score it later, and the latest of those three is the one learning uses (`effective_score`).
-    task_type = models.CharField(max_length=20, blank=True)
     quality_score = models.FloatField(null=True, blank=True)
     quality_problems = models.JSONField(default=list, blank=True)
     judge_score = models.FloatField(null=True, blank=True)

@@ -95,11 +95,6 @@ class Migration(migrations.Migration):
             name="quality_score",
             field=models.FloatField(blank=True, null=True),
         ),
-        migrations.AddField(
-            model_name="queryrecord",
-            name="task_type",
-            field=models.CharField(blank=True, max_length=20),
-        ),
         migrations.AddIndex(
             model_name="queryrecord",
             index=models.Index(

@@ -55,8 +55,7 @@ class RecordDraft:
     cache_hit: bool = False
     request_body: str = ""
     response_body: str = ""
-    # Learned routing (routerapp.optimizer.learning): the task type and the answer's score.
-    task_type: str = ""
+    # Learned routing (routerapp.optimizer.learning): the answer's score.
     quality_score: float | None = None
     quality_problems: tuple[str, ...] = ()
     judge_pending: bool = False

@@ -207,7 +207,6 @@ RECORD_FIELDS = [
     "request_body",
     "response_body",
     "ensemble",
-    "task_type",
     "quality_score",
     "quality_problems",
     "judge_pending",
@@ -326,12 +325,18 @@ def _count(value: Any, top: int = MAX_COUNT) -> int:
     return min(max(number, 0), top)
 
 
-def _finite(value: Any, default: float | None = 0.0) -> float | None:
+def _finite_or_none(value: Any) -> float | None:
+    """A finite, non-negative float, or None for anything else."""
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        return default
-    return number if math.isfinite(number) and number >= 0 else default
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _finite(value: Any) -> float:
+    number = _finite_or_none(value)
+    return 0.0 if number is None else number
 
 
 def repaired_draft(draft: RecordDraft) -> RecordDraft:
@@ -357,8 +362,8 @@ def repaired_draft(draft: RecordDraft) -> RecordDraft:
         error_type=str(draft.error_type)[:60],
         error_message=str(draft.error_message)[:2000],
         latency_ms=_finite(draft.latency_ms),
-        ttft_ms=_finite(draft.ttft_ms, None),
-        overhead_ms=_finite(draft.overhead_ms, None),
+        ttft_ms=_finite_or_none(draft.ttft_ms),
+        overhead_ms=_finite_or_none(draft.overhead_ms),
         prompt_tokens=_count(draft.prompt_tokens),
         completion_tokens=_count(draft.completion_tokens),
         cost_usd=_finite(draft.cost_usd),
@@ -413,7 +418,6 @@ def insert_records(db, batch: list[RecordDraft], created: list[Any]) -> list[int
             d.request_body,
             d.response_body,
             None if d.ensemble is None else db_json(d.ensemble),
-            d.task_type,
             d.quality_score,
             db_json(list(d.quality_problems)),
             d.judge_pending,
