@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 
 from routerapp.models import QueryRecord
-from tests.conftest import flush_history
 from tests.factories import create_key, create_model, create_provider
+from tests.helpers import flush_history
 
 HI = [{"role": "user", "content": "hi"}]
 GOOD = {"model": "gpt-test", "messages": HI}
