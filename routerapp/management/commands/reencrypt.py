@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from cryptography.fernet import InvalidToken
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from routerapp.encryption import has_dedicated_key, reencrypt
+from routerapp.management.base import RouterCommand
 from routerapp.models import Provider
 
 
-class Command(BaseCommand):
+class Command(RouterCommand):
     help = (
         "Re-encrypt every stored provider secret with the first key of ROUTER_ENCRYPTION_KEY. "
         "Rotate by putting a new key first (old keys after it), running this, then dropping the old keys."
