@@ -7,6 +7,14 @@ PORT   ?= 8000
 
 .PHONY: install run test lint bench train-classifier reliability clean
 
+# A .venv made by another (or a since-removed) Python is rebuilt rather than reused.
+ifneq ($(wildcard $(VENV)/.installed),)
+ifneq ($(shell $(BIN)/python -c 'import sys; print(sys.version_info >= (3, 11))' 2>/dev/null),True)
+$(info $(VENV) was made by a Python that is missing or older than 3.11: rebuilding it)
+$(shell rm -rf $(VENV))
+endif
+endif
+
 install: $(VENV)/.installed
 
 # Re-installs only when pyproject.toml changes, so repeated `make test` is quick.
@@ -17,9 +25,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-run: install
+# Secrets for this checkout, made once, readable by their owner only (settings.py reads them).
+.local/secret_key: | $(VENV)/.installed
+	@mkdir -p -m 700 .local
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+.local/encryption_key: | $(VENV)/.installed
+	@mkdir -p -m 700 .local
+	@umask 077 && $(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > $@
+
+run: install .local/secret_key .local/encryption_key
 	$(BIN)/python manage.py migrate --noinput -v 0
-	$(BIN)/python manage.py demo
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install
@@ -43,4 +60,4 @@ reliability: install
 	$(BIN)/python bench/reliability.py --soak-s $(SOAK_S)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* test-artifacts
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* test-artifacts  # .local/ (secrets, demo credentials) is kept

@@ -12,7 +12,7 @@ class RouterAppConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
-        from routerapp import signals  # noqa: F401 - connects the config-change receivers
+        from routerapp import production, signals  # noqa: F401 - connect receivers, register checks
         from routerapp.tasks import ensure_schedules, resume_batches_on_spawn
 
         post_migrate.connect(ensure_schedules, sender=self)

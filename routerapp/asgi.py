@@ -3,9 +3,10 @@
 On shutdown (SIGTERM, Ctrl-C) the history writer flushes what is queued and the pooled upstream
 clients close, so a graceful stop loses no history.
 
-Requests under /v1/ (the OpenAI-compatible API, the hot path) go to `ApiHandler`: the same Django,
-URLs and views, without the middleware the API does not use. Everything else (admin, dashboard,
-/api) gets Django's full stack.
+Requests under /v1/ (the OpenAI-compatible API, the hot path) go through the `Gate` (request id,
+authentication and size checks before the body is read; routerapp/api/gate.py) to `ApiHandler`:
+the same Django, URLs and views, without the middleware the API does not use. Everything else
+(admin, dashboard, /api) gets Django's full stack.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ class ApiHandler(ASGIHandler):
         await self.handle(scope, receive, send)
 
 
-api_application = ApiHandler()
+from routerapp import production  # noqa: E402
+from routerapp.api.gate import Gate  # noqa: E402  (needs the settings configured above)
+
+api_application = Gate(ApiHandler())
 
 
 def freeze_startup_objects() -> None:
@@ -78,6 +82,10 @@ async def application(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            refusals = production.problems()
+            if refusals:  # `serve` says so before starting; this is for other ASGI servers
+                await send({"type": "lifespan.startup.failed", "message": "; ".join(refusals)})
+                return
             freeze_startup_objects()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":

@@ -8,6 +8,7 @@ Entries missing from the file are left alone unless `prune` is asked for.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ class ImportSummary:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    # Accepted but likely wrong, said out loud (importconfig prints them).
+    warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"created {len(self.created)}, updated {len(self.updated)}, deleted {len(self.deleted)}"
@@ -113,6 +116,13 @@ def _entry_name(problem: Problem, data: dict[str, Any]) -> str:
 def import_config(data: dict[str, Any], *, source: str = "<config>", prune: bool = False) -> ImportSummary:
     config = validate(data, source)
     summary = ImportSummary()
+    for p in config.providers:
+        if p.api_key and p.api_key.startswith("env:") and not os.environ.get(p.api_key[4:]):
+            # Not an error: the server may run with an environment this command does not have.
+            summary.warnings.append(
+                f"provider {p.name}: api_key {p.api_key} is not set here; "
+                "the server sends no key unless its environment sets it"
+            )
     with transaction.atomic():
         for p in config.providers:
             _apply_provider(p, summary)

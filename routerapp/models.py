@@ -186,6 +186,8 @@ class ApiKey(models.Model):
     enabled = models.BooleanField(default=True)
     # Admin keys manage the router through /api; client keys (the default) only call /v1.
     is_admin = models.BooleanField(default=False)
+    # After this moment the key is refused (the routing table leaves it out); empty: never expires.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
@@ -200,6 +202,30 @@ class ApiKey(models.Model):
             name=name, key_hash=hash_key(raw), prefix=raw[: len(cls.PREFIX) + 4], **fields
         )
         return key, raw
+
+
+class ConfigVersion(models.Model):
+    """One row, bumped by every change to the routing config (signals.py).
+
+    In the database rather than the cache so that every process sees it whatever the cache is:
+    with the default local-memory cache a counter there would only reach the process that wrote it.
+    Server processes read it at most every ROUTER["CONFIG_CHECK_S"] seconds (routing/table.py).
+    """
+
+    ROW = 1
+
+    version = models.BigIntegerField(default=0)
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.filter(pk=cls.ROW).values_list("version", flat=True).first() or 0
+
+    @classmethod
+    def bump(cls) -> None:
+        if not cls.objects.filter(pk=cls.ROW).update(version=models.F("version") + 1):
+            _, created = cls.objects.get_or_create(pk=cls.ROW, defaults={"version": 1})
+            if not created:  # another process created it meanwhile
+                cls.objects.filter(pk=cls.ROW).update(version=models.F("version") + 1)
 
 
 class QueryRecordQuerySet(models.QuerySet):

@@ -27,7 +27,7 @@ from pydantic import (
 
 from routerapp.models import Deployment, Ensemble, ModelGroup, Provider
 from routerapp.optimizer import switches
-from routerapp.providers import KINDS
+from routerapp.providers import ADAPTERS, KINDS
 from routerapp.routing.strategies import STRATEGIES
 
 DEFAULT_STRATEGY = "simple-shuffle"
@@ -35,7 +35,10 @@ FALLBACK_KINDS = ("fallbacks", "context_window_fallbacks", "content_policy_fallb
 
 Name = Annotated[str, Field(min_length=1)]
 Number = Annotated[float, Field(ge=0)]
-Count = Annotated[int, Field(ge=0)]
+# A timeout or cooldown: a day at most, so no value overflows a clock or a timer.
+Seconds = Annotated[float, Field(ge=0, le=86_400)]
+# At most what every database's integer column holds (PostgreSQL's, the smallest).
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class ProviderSpec(Spec):
     base_url: str = ""
     # Only ever an `env:VAR` reference on the way out; on the way in also a key to encrypt.
     api_key: str | None = None
-    timeout_s: Number = 60.0
+    timeout_s: Seconds = 60.0
     headers: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
@@ -90,6 +93,19 @@ class ProviderSpec(Spec):
     def _openai_needs_base_url(self) -> Self:
         if self.kind == "openai" and not self.base_url:
             raise ValueError("an openai-kind provider needs 'base_url'")
+        return self
+
+    @model_validator(mode="after")
+    def _options_are_known(self) -> Self:
+        known = ADAPTERS[self.kind].OPTIONS
+        per_model = self.options.get("models") if "models" in known else None
+        layers = [self.options, *(per_model.values() if isinstance(per_model, dict) else ())]
+        unknown = sorted({k for layer in layers if isinstance(layer, dict) for k in layer} - known)
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {', '.join(unknown)} for a {self.kind} provider; "
+                f"known: {', '.join(sorted(known)) or '(none)'}"
+            )
         return self
 
     COLUMNS: ClassVar[dict[str, str]] = {"headers": "extra_headers", "api_key": "api_key_ref"}
@@ -192,15 +208,15 @@ class ModelGroupSettings(RowSettings):
     context_window_fallbacks: list[Name] = Field(default_factory=list)
     content_policy_fallbacks: list[Name] = Field(default_factory=list)
     num_retries: Count | None = None
-    timeout_s: Number | None = None
-    first_token_timeout_s: Number | None = None
-    chunk_timeout_s: Number | None = None
+    timeout_s: Seconds | None = None
+    first_token_timeout_s: Seconds | None = None
+    chunk_timeout_s: Seconds | None = None
     # The breaker (routing/breaker.py): at least allowed_fails failures in the last minute, and a
     # failure rate of allowed_fail_rate once it saw min_requests attempts in it.
     allowed_fails: Count | None = None
     allowed_fail_rate: Annotated[float, Field(gt=0, le=1)] | None = None
     min_requests: Annotated[int, Field(ge=1)] | None = None
-    cooldown_s: Number | None = None
+    cooldown_s: Seconds | None = None
     # Optimizer strategies on for this model (routerapp.optimizer.switches), e.g. [compress, cache].
     optimize: list[str] = Field(default_factory=list)
     # The response cache: how long an answer is kept, and whether answers at temperature > 0 are too.
@@ -236,7 +252,7 @@ class ModelGroupSettings(RowSettings):
     @field_validator("strategy", mode="before")
     @classmethod
     def _empty_strategy_is_default(cls, strategy: Any) -> Any:
-        return strategy or DEFAULT_STRATEGY
+        return DEFAULT_STRATEGY if strategy is None or strategy == "" else strategy  # not [] or {}
 
     @field_validator("strategy")
     @classmethod
@@ -436,6 +452,49 @@ class ConfigSpec(Spec):
     def _ensembles_unique(cls, ensembles: list[EnsembleSpec]) -> list[EnsembleSpec]:
         _unique("ensemble", [e.name for e in ensembles])
         return ensembles
+
+    @field_validator("models")
+    @classmethod
+    def _models_have_deployments(cls, models: list[ModelGroupSpec]) -> list[ModelGroupSpec]:
+        # Here, not on ModelGroupSpec: the admin validates a model before its deployment inlines.
+        for m in models:
+            if not m.deployments:
+                raise ValueError(f"model '{m.name}' needs at least one deployment; none is listed")
+        return models
+
+    @field_validator("models")
+    @classmethod
+    def _no_fallback_cycles(cls, models: list[ModelGroupSpec]) -> list[ModelGroupSpec]:
+        for kind in FALLBACK_KINDS:
+            cycle = _find_cycle({m.name: list(getattr(m, kind)) for m in models})
+            if cycle:
+                raise ValueError(f"{kind} go round in a circle: {' -> '.join(cycle)}")
+        return models
+
+
+def _find_cycle(edges: dict[str, list[str]]) -> list[str]:
+    """A path that comes back to its start, e.g. ["a", "b", "a"], or [] (depth-first, iterative)."""
+    done: set[str] = set()
+    for start in edges:
+        if start in done:
+            continue
+        path, on_path = [start], {start}
+        stack = [iter(edges.get(start, ()))]
+        while stack:
+            target = next(stack[-1], None)
+            if target is None:
+                stack.pop()
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                continue
+            if target in on_path:
+                return path[path.index(target) :] + [target]
+            if target not in done and target in edges:
+                path.append(target)
+                on_path.add(target)
+                stack.append(iter(edges[target]))
+    return []
 
 
 def _unique(what: str, names: list[str]) -> None:

@@ -29,13 +29,41 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def secret(env_name: str, local_name: str) -> str:
+    """The environment's value if set (even empty), else the one `make run` generated for this
+    checkout (.local/<local_name>, mode 0600), else ''."""
+    if env_name in os.environ:
+        return os.environ[env_name]
+    path = BASE_DIR / ".local" / local_name
+    return path.read_text().strip() if path.is_file() else ""
+
+
 DEBUG = env_bool("DEBUG", False)
-# The development default only; any deployment sets SECRET_KEY (it also keys provider-secret encryption).
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-secret-key-change-me")
+# Public, so only for development and tests: `serve` refuses to start on it unless DEBUG is on
+# (routerapp/production.py). `make run` generates a real one for the checkout in .local/.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+SECRET_KEY = secret("SECRET_KEY", "secret_key") or DEV_SECRET_KEY
+# Fernet key(s) that encrypt provider secrets at rest, comma-separated, the first one current
+# (routerapp/encryption.py); rotate with `manage.py reencrypt`.
+ROUTER_ENCRYPTION_KEY = secret("ROUTER_ENCRYPTION_KEY", "encryption_key")
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Production behind TLS (README, "Running in production"): all off by default, for plain-HTTP development.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Only behind a proxy that sets X-Forwarded-Proto itself and strips the client's.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -175,6 +203,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = None
 ROUTER: dict[str, Any] = {
     # Largest accepted request body on /v1; bigger requests get 413.
     "MAX_BODY_BYTES": int(os.environ.get("ROUTER_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
+    # Limits on one chat request (each exceeded is a 400 naming the param; routerapp/validation.py).
+    "MAX_MESSAGES": int(os.environ.get("ROUTER_MAX_MESSAGES", "2048")),
+    "MAX_MESSAGE_CHARS": int(os.environ.get("ROUTER_MAX_MESSAGE_CHARS", "1000000")),
+    "MAX_OUTPUT_TOKENS": int(os.environ.get("ROUTER_MAX_OUTPUT_TOKENS", "1000000")),
     # How often (seconds) a server process checks whether the routing config changed.
     "CONFIG_CHECK_S": env_float("ROUTER_CONFIG_CHECK_S", 1.0),
     # History group commit: flush every FLUSH_S seconds or FLUSH_ROWS rows, whichever first.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -16,5 +15,5 @@ CONFIG_MODELS = (Provider, ModelGroup, Deployment, ApiKey, Ensemble, OptimizerTe
 @receiver(post_delete)
 def config_changed(sender, **kwargs) -> None:
     if sender in CONFIG_MODELS:
-        # After commit, or another process could reload the old rows under the new version.
-        transaction.on_commit(bump_config_version)
+        # In the same transaction as the change: other processes see both or neither.
+        bump_config_version()

@@ -8,6 +8,7 @@ leak from one test into the next.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -21,6 +22,10 @@ from routerapp.observability.writer import writer
 from routerapp.optimizer.learning import live as live_patterns
 from routerapp.routing.table import tables
 from tests.fakes.openai_server import FakeOpenAI
+
+# The servers tests start (here and as subprocesses, which inherit this) are throwaway ones on
+# 127.0.0.1 with the public development secrets; routerapp/production.py refuses those otherwise.
+os.environ.setdefault("ROUTER_ALLOW_DEV_SECRETS", "1")
 
 
 @pytest.fixture(scope="session")

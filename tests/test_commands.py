@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from routerapp.models import ApiKey, hash_key
+from tests.factories import create_model, create_provider
 from tests.helpers import ROOT, serve_process
 
 
@@ -26,6 +27,9 @@ def run(*args) -> tuple[str, str]:
 
 @pytest.mark.django_db
 def test_apikey_create_prints_the_key_once_on_the_last_line_and_stores_only_its_hash():
+    provider = create_provider(name="sim", kind="simulated")
+    create_model("fast", [(provider, "sim-small")])
+    create_model("smart", [(provider, "sim-large")])
     out, _ = run("apikey", "create", "team-a", "--models", "fast,smart", "--rpm", "60", "--budget", "12.5")
     raw = out.strip().splitlines()[-1]
     assert raw.startswith("sk-rt-")
@@ -48,16 +52,53 @@ def test_apikey_revoke_and_bad_input():
         run("apikey", "create", "gone")
     with pytest.raises(CommandError, match="--budget"):
         run("apikey", "create", "x", "--budget", "lots")
+    with pytest.raises(CommandError, match="no model named 'fats'"):
+        run("apikey", "create", "x", "--models", "fats")
+    with pytest.raises(CommandError, match="--expires"):
+        run("apikey", "create", "x", "--expires", "2001-01-01")
+    assert not ApiKey.objects.filter(name="x").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_key_is_refused(live_url, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    provider = create_provider(name="sim", kind="simulated")
+    create_model("fast", [(provider, "sim-small")])
+    out, _ = run("apikey", "create", "soon", "--expires", "2999-01-01")
+    raw = out.strip().splitlines()[-1]
+    ask = lambda: httpx.get(f"{live_url}/v1/models", headers={"authorization": f"Bearer {raw}"})  # noqa: E731
+    assert ask().status_code == 200
+    ApiKey.objects.filter(name="soon").update(expires_at=timezone.now() - timedelta(seconds=1))
+    ApiKey.objects.get(name="soon").save()  # a save, as the admin makes: the table reloads
+    assert ask().status_code == 401
+    listing, _ = run("apikey", "list")
+    assert "expired" in listing
 
 
 @pytest.mark.django_db
-def test_demo_loads_config_and_prints_working_credentials():
-    out, _ = run("demo")
+def test_demo_loads_config_and_prints_working_credentials(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    out, _ = run("demo", "--state-dir", str(tmp_path))
     raw = next(line.split()[-1] for line in out.splitlines() if "demo API key" in line)
     assert ApiKey.objects.get(name="demo").key_hash == hash_key(raw)
-    # Running it again replaces the key rather than failing.
-    out2, _ = run("demo")
-    assert raw not in out2
+    assert "http://127.0.0.1:8123/v1" in out
+    assert (tmp_path / "demo_key").stat().st_mode & 0o777 == 0o600
+    password = out.split("login admin / ")[1].split(")")[0]
+
+    # Run again (the next `make run`): the same key and password, the key's history kept.
+    demo_id = ApiKey.objects.get(name="demo").id
+    again, _ = run("demo", "--state-dir", str(tmp_path))
+    assert raw in again and password in again
+    assert ApiKey.objects.get(name="demo").id == demo_id
+
+    # Without the kept copies it cannot show them again, and says so rather than replacing them.
+    elsewhere, _ = run("demo", "--state-dir", str(tmp_path / "other"))
+    assert raw not in elsewhere and "demo API key:    unchanged" in elsewhere
+    assert "login admin / unchanged" in elsewhere
+    assert ApiKey.objects.get(name="demo").id == demo_id
 
 
 def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
@@ -66,7 +107,12 @@ def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     demo = subprocess.run(
-        [*manage, "demo", "--no-admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [*manage, "demo", "--no-admin", "--state-dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     key = next(line.split()[-1] for line in demo.stdout.splitlines() if "demo API key" in line)
     with serve_process(env, key=key, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as (proc, base):

@@ -9,6 +9,7 @@ import logging
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError as NinjaAuthError
 from ninja.errors import HttpError, ValidationError
@@ -53,6 +54,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def http_error(request: HttpRequest, exc: HttpError):
         return error_response(errors.InvalidRequestError(str(exc), status=exc.status_code))
 
+    @api.exception_handler(MultiPartParserError)
+    def bad_multipart(request: HttpRequest, exc: MultiPartParserError):
+        # A client's broken upload (no boundary, truncated parts), found by tests/security/test_fuzz.py.
+        return error_response(errors.InvalidRequestError(f"The multipart body cannot be parsed: {exc}"))
+
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception):
         # A bug must still answer in the shape clients parse, without a traceback.
@@ -73,7 +79,8 @@ openai_api = NinjaAPI(
     version="1",
     urls_namespace="openai",
     docs_url=None,
-    openapi_url=None,
+    # The schema clients and the fuzz tests (tests/security/test_fuzz.py) read; behind a key, like all of /v1.
+    openapi_url="/openapi.json",
 )
 openai_api.add_router("/", openai_router)
 openai_api.add_router("/", batches_router)

@@ -9,10 +9,12 @@ admin key or a staff session (`admin_auth`).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja.security import SessionAuthIsStaff
 from ninja.security.base import AuthBase
 
@@ -22,13 +24,19 @@ from routerapp.observability.tracing import start_trace, traced
 from routerapp.routing.table import KeyInfo, tables
 
 
-def presented_key(request: HttpRequest) -> str:
-    header = request.headers.get("authorization", "")
+def key_in_headers(headers: Mapping[str, str]) -> str:
+    """The key from `Authorization: Bearer` or `x-api-key` (lower-case names; the gate passes the
+    ASGI headers before Django has parsed the request)."""
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     # Some clients (Anthropic-style SDKs, curl users) send the key this way.
-    return request.headers.get("x-api-key", "").strip()
+    return headers.get("x-api-key", "").strip()
+
+
+def presented_key(request: HttpRequest) -> str:
+    return key_in_headers(request.headers)
 
 
 class ClientKey(AuthBase):
@@ -102,6 +110,8 @@ class AdminKey(AuthBase):
         if not token:
             return None
         key = ApiKey.objects.filter(key_hash=hash_key(token), enabled=True).first()
+        if key is not None and key.expires_at is not None and key.expires_at <= timezone.now():
+            key = None  # expired: as refused as a revoked key
         if key is None:
             # A key was presented and is wrong: say so, rather than fall through to the session check.
             raise AuthenticationError("Incorrect API key provided.")

@@ -13,13 +13,11 @@ from pydantic import ValidationError
 
 from routerapp import batches, errors
 from routerapp.api.auth import client_key, v1_auth
+from routerapp.api.gate import MULTIPART_SLACK_BYTES
 from routerapp.api.openai import json_response, read_body
 from routerapp.validation import parse_body
 
 router = Router(tags=["batches"], auth=v1_auth)
-
-# Multipart framing around the file: the field names, the boundary lines, the part headers.
-MULTIPART_SLACK_BYTES = 64 * 1024
 
 
 def _core(func, *args, **kwargs):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import orjson
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from routerapp import errors
 from routerapp.api.auth import client_key, request_started, v1_auth
+from routerapp.api.gate import body_limit, too_large
+from routerapp.api.openapi import CHAT_COMPLETIONS_OPENAPI, MODEL_OPENAPI, MODELS_OPENAPI
 from routerapp.ensembling import EnsembleStream
 from routerapp.routing import Completion, StreamSession, record_rejected, route
 from routerapp.routing.cached import CachedStream
@@ -27,29 +29,34 @@ def json_response(data: dict, status: int = 200, headers: dict[str, str] | None 
 
 
 def read_body(request: HttpRequest) -> bytes:
-    limit = settings.ROUTER["MAX_BODY_BYTES"]
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise errors.RequestTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
+    """The body, within the limit for its path (checked before it was read, by the gate, and
+    again here for callers outside it such as ninja's test client)."""
+    limit = body_limit(request.path)
     body = request.body
     if len(body) > limit:
-        raise errors.RequestTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
+        raise too_large(limit)
     return body
 
 
-@router.post("/chat/completions")
+def request_id_of(request: HttpRequest) -> str:
+    """The id the gate gave this request (routerapp/api/gate.py), or a new one outside it."""
+    return getattr(request, "scope", {}).get("request_id") or uuid.uuid4().hex
+
+
+@router.post("/chat/completions", openapi_extra=CHAT_COMPLETIONS_OPENAPI)
 async def chat_completions(request: HttpRequest):
     started = request_started(request)
     key = client_key(request)
+    request_id = request_id_of(request)
     data: dict = {}
     try:
-        data = parse_body(read_body(request))
-        chat = chat_request(data)
+        data = parse_body(read_body(request), request.headers.get("content-type"))
+        chat = chat_request(data, request_id=request_id)
         if chat.optimize_spec is None:
             chat.optimize_spec = request.headers.get("x-router-optimize")
     except errors.RouterError as exc:
         # Authenticated requests leave a record even when their body is unusable.
-        record_rejected(exc, key=key, started=started, model=data.get("model"))
+        record_rejected(exc, key=key, started=started, model=data.get("model"), request_id=request_id)
         raise
     outcome = await route(chat, key=key, started=started)
     headers = {
@@ -75,7 +82,7 @@ async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIt
     yield b"data: [DONE]\n\n"
 
 
-@router.get("/models")
+@router.get("/models", openapi_extra=MODELS_OPENAPI)
 async def list_models(request: HttpRequest):
     key = client_key(request)
     table = await tables.get()
@@ -88,7 +95,7 @@ async def list_models(request: HttpRequest):
     )
 
 
-@router.get("/models/{name}")
+@router.get("/models/{name}", openapi_extra=MODEL_OPENAPI)
 async def get_model(request: HttpRequest, name: str):
     key = client_key(request)
     table = await tables.get()

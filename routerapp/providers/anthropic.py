@@ -71,6 +71,7 @@ ERROR_STATUSES = {
 
 
 class AnthropicAdapter(Adapter):
+    OPTIONS = frozenset({"max_tokens"})
     kind = "anthropic"
 
     def messages_url(self) -> str:

@@ -198,6 +198,8 @@ class Adapter:
     """Base class of provider adapters. Subclasses implement `complete` and `stream`."""
 
     kind: ClassVar[str] = ""
+    # The provider `options` this adapter reads; the config schema refuses any other (a typo).
+    OPTIONS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, provider: ProviderConfig, client: httpx.AsyncClient) -> None:
         self.provider = provider

@@ -43,6 +43,7 @@ OPTION_PARAMS = ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "
 
 
 class OllamaAdapter(Adapter):
+    OPTIONS = frozenset({"num_ctx", "keep_alive"})
     kind = "ollama"
 
     def chat_url(self) -> str:

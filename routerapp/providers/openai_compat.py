@@ -31,6 +31,7 @@ from routerapp.providers.base import (
 
 
 class OpenAIAdapter(Adapter):
+    OPTIONS = frozenset({"stream_usage"})
     kind = "openai"
 
     def _headers(self) -> dict[str, str]:

@@ -87,6 +87,13 @@ class _Plan:
 
 
 class SimulatedAdapter(Adapter):
+    OPTIONS = frozenset(
+        {
+            "latency_ms", "jitter_ms", "chunk_delay_ms", "tokens_per_s", "fail_rate", "fail_kinds",
+            "retry_after_s", "fail_per_request", "stream_fail_after", "stream_fail_rate", "seed",
+            "quality", "context_window", "content_filter", "models",
+        }
+    )  # fmt: skip
     kind = "simulated"
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:

@@ -38,13 +38,18 @@ def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
 
 
 def record_rejected(
-    error: errors.RouterError, *, key: KeyInfo | None, started: float, model: object = None
+    error: errors.RouterError,
+    *,
+    key: KeyInfo | None,
+    started: float,
+    model: object = None,
+    request_id: str | None = None,
 ) -> str:
     """Leave a history record for a request refused before routing (an unusable body, say), and
     return its request id. Every interface that authenticates a caller calls this, so each request
     that reached the router is in the history, whichever door it came through."""
     draft = RecordDraft(
-        request_id=uuid.uuid4().hex,
+        request_id=request_id or uuid.uuid4().hex,
         model=model if isinstance(model, str) else "(invalid request)",
         api_key_id=key.id if key else None,
     )

@@ -1,8 +1,9 @@
 """The routing table: an in-memory snapshot of providers, model names, deployments and client keys.
 
 The hot path never queries the database for configuration. Each process keeps one snapshot and
-reloads it when the shared config version (bumped by any save in any process, see signals.py) has
-moved; it checks that version at most every ROUTER["CONFIG_CHECK_S"] seconds.
+reloads it when the config version (a row in the database, bumped by any config save or delete in
+any process, see signals.py) has moved; it reads that version at most every
+ROUTER["CONFIG_CHECK_S"] seconds: one small SELECT, whatever cache the setup has.
 """
 
 from __future__ import annotations
@@ -14,17 +15,25 @@ from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
 from pydantic import ValidationError
 
 # The module, not its names: schema imports the strategy registry, whose package imports this
 # module, so nothing here may use schema's names before load time.
 from routerapp import schema
-from routerapp.models import ApiKey, Deployment, Ensemble, ModelGroup, OptimizerTemplate, Provider, hash_key
+from routerapp.models import (
+    ApiKey,
+    ConfigVersion,
+    Deployment,
+    Ensemble,
+    ModelGroup,
+    OptimizerTemplate,
+    Provider,
+    hash_key,
+)
 from routerapp.providers.base import ProviderConfig
-
-VERSION_KEY = "config:version"
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,6 +100,10 @@ class KeyInfo:
     budget_usd: float | None = None
     spent_usd: float = 0.0
     optimize: tuple[str, ...] = ()
+    expires_at: float | None = None  # epoch seconds
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def may_use(self, model: str) -> bool:
         return not self.allowed_models or model in self.allowed_models
@@ -115,7 +128,12 @@ class RoutingTable:
     templates: dict[str, TemplateInfo] = field(default_factory=dict)
 
     def key_for(self, raw: str) -> KeyInfo | None:
-        return self.keys.get(hash_key(raw))
+        # A dict lookup by SHA-256: what an attacker controls is the key, not its hash, so the
+        # lookup's timing reveals nothing about stored keys (no character-by-character compare).
+        key = self.keys.get(hash_key(raw))
+        if key is None or key.expired(time.time()):
+            return None
+        return key
 
     def model_names(self) -> list[str]:
         return sorted([*self.groups, *self.ensembles])
@@ -125,16 +143,12 @@ class RoutingTable:
 
 
 def config_version() -> int:
-    return int(cache.get(VERSION_KEY) or 0)
+    return ConfigVersion.current()
 
 
 def bump_config_version() -> None:
     """Tell every process that the routing config changed."""
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        if not cache.add(VERSION_KEY, 1, timeout=None):
-            cache.incr(VERSION_KEY)
+    ConfigVersion.bump()
 
 
 def load_table() -> RoutingTable:
@@ -203,7 +217,8 @@ def load_table() -> RoutingTable:
             judge_sample_rate=spec.judge_sample_rate,
         )
     keys = {}
-    for k in ApiKey.objects.filter(enabled=True):
+    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    for k in ApiKey.objects.filter(unexpired, enabled=True):
         keys[k.key_hash] = KeyInfo(
             id=k.id,
             name=k.name,
@@ -212,6 +227,7 @@ def load_table() -> RoutingTable:
             budget_usd=float(k.budget_usd) if k.budget_usd is not None else None,
             spent_usd=float(k.spent_usd),
             optimize=tuple(k.optimize or ()),
+            expires_at=k.expires_at.timestamp() if k.expires_at else None,
         )
     ensembles = {}
     for e in Ensemble.objects.filter(enabled=True):
@@ -257,12 +273,22 @@ def _or_default(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
-def _load_in_pool_thread() -> RoutingTable:
-    """load_table() from a thread of the event loop's pool, which no request cycle cleans up after."""
+def _reload_if_changed(table: RoutingTable | None) -> RoutingTable:
+    """The current table: `table` if the config version has not moved, else a fresh load.
+
+    Runs in a thread of the event loop's pool, which no request cycle cleans up after.
+    """
     try:
+        if table is not None and config_version() == table.version:
+            return table
         return load_table()
     finally:
         close_old_connections()  # or every pool thread keeps a database connection open
+
+
+# A forced check (an unknown key may be one created a moment ago) reads the version at most this
+# often, so a flood of wrong keys costs no more than a few small reads a second.
+FORCED_CHECK_S = 0.1
 
 
 class TableCache:
@@ -275,18 +301,15 @@ class TableCache:
     async def get(self, *, force_check: bool = False) -> RoutingTable:
         now = time.monotonic()
         table = self._table
-        if (
-            table is not None
-            and not force_check
-            and now - self._checked_at < settings.ROUTER["CONFIG_CHECK_S"]
-        ):
+        interval = settings.ROUTER["CONFIG_CHECK_S"]
+        if force_check:
+            interval = min(interval, FORCED_CHECK_S)
+        if table is not None and now - self._checked_at < interval:
             return table
+        # Set before the read, so requests arriving meanwhile use the current table, not a read each.
         self._checked_at = now
-        # A sync cache read on purpose: Django's async cache methods hop to a thread, which costs
-        # more than a local-memory lookup or one Redis round trip.
-        if table is None or config_version() != table.version:
-            table = await sync_to_async(_load_in_pool_thread, thread_sensitive=False)()
-            self._table = table
+        table = await sync_to_async(_reload_if_changed, thread_sensitive=False)(table)
+        self._table = table
         return table
 
     def invalidate(self) -> None:

@@ -24,6 +24,7 @@ BAD = {
     "importconfig": (["importconfig", "/nonexistent.yaml"], "cannot read it"),
     "providers": (["providers", "test"], "required: name"),
     "prune": (["prune", "--older-than", "soon"], "--older-than must look like 30d"),
+    "reencrypt": (["reencrypt", "--nonsense"], "unrecognized arguments: --nonsense"),
     "replay": (["replay", "/nonexistent.jsonl"], "cannot read it"),
     "serve": (["serve", "--port", "eighty"], "invalid int value: 'eighty'"),
     "stats": (["stats", "--window", "3y"], "invalid choice: '3y'"),

@@ -1,11 +1,30 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from routerapp.management.base import RouterCommand
 from routerapp.models import ApiKey
+from routerapp.routing.table import load_table
+
+
+def parse_expiry(value: str) -> datetime:
+    """An ISO date (expires at its start, UTC) or datetime; naive times are UTC."""
+    moment = parse_datetime(value)
+    if moment is None:
+        day = parse_date(value)
+        if day is None:
+            raise CommandError(f"--expires must be an ISO date or datetime, got '{value}'")
+        moment = datetime.combine(day, time.min)
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    if moment <= timezone.now():
+        raise CommandError(f"--expires {value} is in the past")
+    return moment
 
 
 class Command(RouterCommand):
@@ -21,6 +40,9 @@ class Command(RouterCommand):
         create.add_argument(
             "--admin", action="store_true", help="An admin key: may manage the router through /api."
         )
+        create.add_argument(
+            "--expires", default=None, help="ISO date or datetime (UTC) after which the key is refused."
+        )
         sub.add_parser("list", help="List keys (prefixes only).")
         revoke = sub.add_parser("revoke", help="Disable a key.")
         revoke.add_argument("name")
@@ -29,7 +51,15 @@ class Command(RouterCommand):
         getattr(self, f"handle_{action}")(**options)
 
     def handle_create(
-        self, *, name: str, models: str, rpm: int | None, budget: str | None, admin: bool = False, **_
+        self,
+        *,
+        name: str,
+        models: str,
+        rpm: int | None,
+        budget: str | None,
+        expires: str | None = None,
+        admin: bool = False,
+        **_,
     ):
         if ApiKey.objects.filter(name=name).exists():
             raise CommandError(f"a key named '{name}' already exists")
@@ -44,8 +74,21 @@ class Command(RouterCommand):
             if budget_usd < 0:
                 raise CommandError("--budget must not be negative")
         allowed = [m.strip() for m in models.split(",") if m.strip()]
+        known = set(load_table().model_names())
+        unknown = [m for m in allowed if m not in known]
+        if unknown:
+            raise CommandError(
+                f"--models: no model named {', '.join(map(repr, unknown))}; "
+                f"known models: {', '.join(sorted(known)) or '(none)'}"
+            )
+        expires_at = parse_expiry(expires) if expires else None
         key, raw = ApiKey.create_key(
-            name, allowed_models=allowed, rpm_limit=rpm, budget_usd=budget_usd, is_admin=admin
+            name,
+            allowed_models=allowed,
+            rpm_limit=rpm,
+            budget_usd=budget_usd,
+            is_admin=admin,
+            expires_at=expires_at,
         )
         kind = "admin key" if admin else "key"
         self.stderr.write(f"created {kind} '{key.name}' ({key.prefix}…); it is shown once, store it now:")
@@ -59,9 +102,17 @@ class Command(RouterCommand):
         self.stdout.write(
             f"{'NAME':20} {'PREFIX':12} {'STATE':8} {'MODELS':24} {'RPM':>6} {'SPENT':>10} {'BUDGET':>10}"
         )
+        now = timezone.now()
         for k in rows:
+            state = (
+                "revoked"
+                if not k.enabled
+                else "expired"
+                if k.expires_at and k.expires_at <= now
+                else "active"
+            )
             self.stdout.write(
-                f"{k.name:20} {k.prefix + '…':12} {'active' if k.enabled else 'revoked':8} "
+                f"{k.name:20} {k.prefix + '…':12} {state:8} "
                 f"{','.join(k.allowed_models) or '*':24} {k.rpm_limit or '-':>6} "
                 f"{float(k.spent_usd):>10.4f} {f'{k.budget_usd:.2f}' if k.budget_usd is not None else '-':>10}"
             )

@@ -27,3 +27,5 @@ class Command(RouterCommand):
             self.stdout.write(f"  ~ {line}")
         for line in summary.deleted:
             self.stdout.write(f"  - {line}")
+        for line in summary.warnings:
+            self.stderr.write(self.style.WARNING(f"warning: {line}"))

@@ -1,21 +1,50 @@
 """Run the ASGI server (uvicorn) and the django-q2 worker cluster together.
 
-Both stop cleanly on Ctrl-C or SIGTERM: uvicorn drains requests and the lifespan hook flushes the
-history writer; the cluster gets SIGTERM and finishes its running tasks.
+Both stop cleanly on Ctrl-C or SIGTERM, whether the signal goes to this process alone or to its
+whole process group (systemd's default, and what a terminal's Ctrl-C does): uvicorn drains
+requests and the lifespan hook flushes the history writer; the cluster runs in a process group of
+its own and gets exactly one SIGTERM, from here, so it finishes its running tasks and exits
+instead of hanging on signals its own children received twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 
 import uvicorn
 from django.conf import settings
+from django.core.management.base import CommandError
 
+from routerapp import production
 from routerapp.management.base import RouterCommand
 from routerapp.tasks import describe_schedules
+
+# Seconds the cluster gets to finish its running tasks after SIGTERM before it is killed.
+CLUSTER_STOP_S = 10
+
+
+def die_with_parent() -> None:
+    """In the cluster's process (before exec): SIGTERM it if `serve` dies, even by SIGKILL (Linux)."""
+    os.setpgid(0, 0)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; set PORT or --port"
+            ) from None
 
 
 class Command(RouterCommand):
@@ -30,15 +59,21 @@ class Command(RouterCommand):
 
     def handle(self, *args, host: str, port: int, workers: int, no_worker: bool, log_level: str, **options):
         if workers > 1 and not settings.REDIS_URL:
-            self.stderr.write(
-                self.style.WARNING(
-                    "--workers > 1 without REDIS_URL: each process keeps its own cooldowns and rate limits. "
-                    "Set REDIS_URL so the workers share them."
-                )
+            # Cooldowns, rate limits and budgets live in the cache; the local-memory cache is
+            # one process's memory, so N workers would each enforce them separately.
+            raise CommandError(
+                "--workers > 1 needs REDIS_URL: without a shared cache each worker process would keep its "
+                "own cooldowns, rate limits and budgets. Set REDIS_URL, or serve with one worker."
             )
+        refusals = production.problems()
+        if refusals:
+            raise CommandError("refusing to start with DEBUG off:\n  " + "\n  ".join(refusals))
+        check_port_free(host, port)
         cluster = None
         if not no_worker:
-            cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
+            cluster = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, preexec_fn=die_with_parent
+            )
             self.stdout.write(f"task worker cluster started (pid {cluster.pid})")
             for line in describe_schedules():
                 self.stdout.write(f"  scheduled: {line}")
@@ -68,6 +103,7 @@ class Command(RouterCommand):
             if cluster is not None and cluster.poll() is None:
                 cluster.send_signal(signal.SIGTERM)
                 try:
-                    cluster.wait(timeout=30)
+                    cluster.wait(timeout=CLUSTER_STOP_S)
                 except subprocess.TimeoutExpired:
-                    cluster.kill()
+                    os.killpg(cluster.pid, signal.SIGKILL)
+                    cluster.wait()

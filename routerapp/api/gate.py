@@ -1,0 +1,169 @@
+"""The ASGI front of /v1: what must happen before Django reads a request, and to every response.
+
+Before the body is read: a request id is assigned (scope["request_id"], the id the history
+record is stored under), the client is authenticated and the declared Content-Length is checked,
+so a 300 MB upload without credentials costs a header parse, not a spooled temporary file. The
+body is then read here, at most the limit (a body without Content-Length, or lying about it, is
+cut off at the limit with a 413), and handed to Django in one piece.
+
+Every response gets the `x-request-id` header, and an error Django or ninja answers in HTML or
+plain text (405 Method Not Allowed, for one) is rewritten in OpenAI's error shape.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from routerapp import errors
+from routerapp.api.auth import key_in_headers, resolve_key
+from routerapp.routing import record_rejected
+from routerapp.routing.table import KeyInfo
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+# Room for the multipart framing around an uploaded batch file: field names, boundaries, part headers.
+MULTIPART_SLACK_BYTES = 64 * 1024
+
+
+def body_limit(path: str) -> int:
+    """The largest body accepted on `path`, in bytes: batch files have their own limit."""
+    if path.startswith("/v1/files"):
+        return settings.ROUTER["BATCH_MAX_FILE_BYTES"] + MULTIPART_SLACK_BYTES
+    return settings.ROUTER["MAX_BODY_BYTES"]
+
+
+def too_large(limit: int) -> errors.RequestTooLargeError:
+    return errors.RequestTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
+
+
+class Gate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        scope["request_id"] = request_id
+        send = with_request_id(send, request_id)
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        try:
+            # Every /v1 path needs a key (the OpenAPI schema included); views authenticate again,
+            # which costs a hash and a dict lookup, and keeps them correct outside the gate.
+            key = await resolve_key(key_in_headers(headers))
+        except errors.AuthenticationError as exc:
+            return await send_error(send, exc)
+        if scope["method"] in BODYLESS_METHODS:
+            return await self.app(scope, receive, send)
+        limit = body_limit(scope["path"])
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return await reject(send, too_large(limit), request_id, key, started)
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left before sending its body: nothing to answer
+            body += message.get("body", b"")
+            if len(body) > limit:
+                return await reject(send, too_large(limit), request_id, key, started)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, replay(bytes(body), receive), send)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that yields the body already read, then waits for what the client does next."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return receive_again
+
+
+def with_request_id(send: Send, request_id: str) -> Send:
+    """Add x-request-id to the response; turn a non-JSON error response into an OpenAI-shaped one."""
+    held: Message | None = None
+
+    async def send_with_id(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+            headers.append((b"x-request-id", request_id.encode()))
+            message = {**message, "headers": headers}
+            if message["status"] >= 400 and not is_json(headers):
+                held = message  # its body is replaced once Django has finished sending it
+                return
+            await send(message)
+        elif held is not None:
+            if not message.get("more_body", False):
+                await send_replacement(send, held)
+        else:
+            await send(message)
+
+    return send_with_id
+
+
+def is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and b"json" in v.lower() for k, v in headers)
+
+
+async def send_replacement(send: Send, start: Message) -> None:
+    status = start["status"]
+    if status == 405:
+        error = errors.InvalidRequestError(
+            "Method not allowed on this endpoint.", status=405, code="method_not_allowed"
+        )
+    elif status == 404:
+        error = errors.InvalidRequestError("Not found.", status=404, code="not_found")
+    elif status < 500:
+        error = errors.InvalidRequestError("The request could not be processed.", status=status)
+    else:
+        error = errors.RouterError("The router failed to process the request; it has been logged.")
+    kept = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-type", b"content-length")]
+    await send_json(send, status, error.to_dict(), kept)
+
+
+async def send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]]) -> None:
+    payload = orjson.dumps(body)
+    headers = [
+        *headers,
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def send_error(send: Send, error: errors.RouterError) -> None:
+    headers = [(k.encode(), v.encode()) for k, v in error.headers().items()]
+    # The client may still be sending a body we will not read: tell it the connection ends here.
+    headers.append((b"connection", b"close"))
+    await send_json(send, error.status, error.to_dict(), headers)
+
+
+async def reject(
+    send: Send, error: errors.RouterError, request_id: str, key: KeyInfo, started: float
+) -> None:
+    """Answer an authenticated request refused here, leaving its history record."""
+    record_rejected(error, key=key, started=started, request_id=request_id)
+    await send_error(send, error)
