@@ -239,7 +239,7 @@ def _bar(
 
 @require_GET
 @staff_member_required
-def patterns(request: HttpRequest) -> HttpResponse:
+def patterns(request: HtmxHttpRequest) -> HttpResponse:
     """What learned routing knows: per model name and task type, which deployment wins."""
     model = request.GET.get("model") or None
     return _page(

@@ -296,7 +296,7 @@ def chat_request(data: dict[str, Any], *, request_id: str | None = None) -> Chat
         if k not in ("model", "messages", "stream", "stream_options") and k not in ROUTER_OPTIONS
     }
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    extra = {"request_id": request_id} if request_id else {}
+    extra: dict[str, Any] = {"request_id": request_id} if request_id else {}
     return ChatRequest(
         model=body.model,
         messages=data["messages"],  # as sent: adapters translate from OpenAI's shape

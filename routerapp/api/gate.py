@@ -129,6 +129,7 @@ def is_json(headers: list[tuple[bytes, bytes]]) -> bool:
 
 async def send_replacement(send: Send, start: Message) -> None:
     status = start["status"]
+    error: errors.RouterError
     if status == 405:
         error = errors.InvalidRequestError(
             "Method not allowed on this endpoint.", status=405, code="method_not_allowed"

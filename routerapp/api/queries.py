@@ -208,7 +208,8 @@ class FeedbackOut(Schema):
 @router.post("/queries/{request_id}/feedback", response=FeedbackOut, auth=[StaffSession(), ClientKey()])
 def post_feedback(request: HttpRequest, request_id: str, payload: FeedbackIn):
     """Rate the answer to one request; learned routing learns from it at once."""
-    key_id = None if isinstance(request.auth, AbstractBaseUser) else request.auth.id
+    auth = request.auth  # type: ignore[attr-defined]  # set by django-ninja
+    key_id = None if isinstance(auth, AbstractBaseUser) else auth.id
     record = record_feedback(request_id, payload.score, payload.comment, api_key_id=key_id)
     return {
         "request_id": record.request_id,

@@ -74,16 +74,17 @@ def _find(request_id: str, api_key_id: int | None) -> QueryRecord:
 def rescore(record: QueryRecord, before: float | None, *, feedback: bool = False) -> None:
     """The answer's effective score changed from `before`: move its pattern row and every snapshot."""
     after = record.effective_score
-    if after is None or record.deployment_id is None or not record.task_type or after == before:
+    deployment_id = record.deployment_id
+    if after is None or deployment_id is None or not record.task_type or after == before:
         return
     pattern = pattern_key(record.task_type)
     row, _ = OptimizerPattern.objects.select_for_update().get_or_create(
-        pattern=pattern, deployment_id=record.deployment_id
+        pattern=pattern, deployment_id=deployment_id
     )
     # The row may not count this answer yet (scored only now, or the learning task has not run
     # since): then it is one more answer.
     row_new = before is None or row.count == 0
-    total = row.quality_mean * row.count + (after if row_new else after - before)
+    total = row.quality_mean * row.count + (after if before is None or row_new else after - before)
     row.count += 1 if row_new else 0
     row.quality_mean = min(max(total / row.count, 0.0), 1.0)
     if feedback:
@@ -93,7 +94,5 @@ def rescore(record: QueryRecord, before: float | None, *, feedback: bool = False
     count_delta = 1 if before is None else 0
     quality_delta = after - (before or 0.0)
     transaction.on_commit(
-        lambda: publish_rescore(
-            pattern, record.deployment_id, quality_delta=quality_delta, count_delta=count_delta
-        )
+        lambda: publish_rescore(pattern, deployment_id, quality_delta=quality_delta, count_delta=count_delta)
     )

@@ -67,11 +67,11 @@ class LiveStore:
         self._reloading = False
         self._lock = threading.Lock()
         # Observations made here, so a reload keeps the ones newer than the rows it read.
-        self._recent: deque[tuple[float, str, Hashable, dict[str, float]]] = deque(maxlen=20_000)
+        self._recent: deque[tuple[float, str, Hashable, dict[str, Any]]] = deque(maxlen=20_000)
 
     def reset(self) -> None:
         """Forget everything (tests: each starts from an empty database and cache)."""
-        self.__init__()
+        type(self).__init__(self)
 
     def snapshot(self) -> PatternStore:
         now = time.monotonic()
@@ -80,7 +80,7 @@ class LiveStore:
             self._check()
         return self._store
 
-    def observe(self, pattern: str, key: Hashable, **stats: float) -> None:
+    def observe(self, pattern: str, key: Hashable, **stats: Any) -> None:  # PatternStore.observe's
         self._store.observe(pattern, key, **stats)
         self._recent.append((time.time(), pattern, key, stats))
 

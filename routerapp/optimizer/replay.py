@@ -19,7 +19,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -117,7 +117,7 @@ def _prompt(line: bytes, where: str) -> Prompt:
     return Prompt(id=str(item.get("id", where)), pattern=pattern, results=outcomes)
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -127,23 +127,26 @@ def replay_pass(
     """One pass from an empty pattern store: choose, see the chosen model's score, learn."""
     store = PatternStore()
     rng = random.Random(seed)
-    scores, costs, chosen = [], [], Counter()
+    scores: list[float] = []
+    costs: list[float] = []
+    chosen: Counter[str] = Counter()
     for prompt in prompts:
         options = [Option(model, outcome.cost_usd) for model, outcome in prompt.results.items()]
         best = rank(
             store, prompt.pattern, options, cost_weight=cost_weight, latency_weight=latency_weight, rng=rng
         )[0]
-        outcome = prompt.results[best.key]
+        model = str(best.key)  # the options above are keyed by model name
+        outcome = prompt.results[model]
         store.observe(
             prompt.pattern,
-            best.key,
+            model,
             quality=outcome.score,
             latency_ms=outcome.latency_ms,
             cost_usd=outcome.cost_usd,
         )
         scores.append(outcome.score)
         costs.append(outcome.cost_usd)
-        chosen[best.key] += 1
+        chosen[model] += 1
     n = len(prompts)
     tail = scores[-max(1, n // 10) :]
     models = sorted({m for p in prompts for m in p.results})

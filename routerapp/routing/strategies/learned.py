@@ -7,6 +7,7 @@ and μ = its `latency_weight`; what is known of each deployment is this process'
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 from routerapp.optimizer.chooser import Option, rank
@@ -50,5 +51,5 @@ class Learned(Strategy):
         ranked = rank(
             store, pattern, options, cost_weight=group.cost_weight, latency_weight=group.latency_weight
         )
-        by_id = {d.id: d for d in candidates}
+        by_id: dict[Hashable, DeploymentInfo] = {d.id: d for d in candidates}
         return [by_id[r.key] for r in ranked]
