@@ -69,6 +69,23 @@ def apply(section: str, entry: dict[str, Any], *, source: str) -> None:
         raise errors.InvalidRequestError(f"{exc.entry}: {exc.problem}", code="invalid_config") from None
 
 
+def create_entry(section: str, model: Any, payload: Any) -> str:
+    """POST /api/<section>: import one new named entry (409 if the name is taken); return its name."""
+    name = payload.get("name") if isinstance(payload, dict) else None
+    if not isinstance(name, str) or not name:
+        raise errors.InvalidRequestError("'name' is required.", param="name")
+    if model.objects.filter(name=name).exists():
+        kind = section.removesuffix("s")
+        article = "An" if kind[0] in "aeiou" else "A"
+        raise errors.InvalidRequestError(
+            f"{article} {kind} named '{name}' already exists; PUT /api/{section}/{name} changes it.",
+            status=409,
+            code="already_exists",
+        )
+    apply(section, payload, source=f"POST /api/{section}")
+    return name
+
+
 def _entry(section: str, name: str) -> dict[str, Any] | None:
     return next((e for e in export_config().get(section, []) if e["name"] == name), None)
 
@@ -99,16 +116,7 @@ def list_providers(request: HttpRequest):
 
 @router.post("/providers", response={201: dict}, openapi_extra=documented_as(ProviderSpec))
 def create_provider(request: HttpRequest, payload: dict = PROVIDER_BODY):
-    name = payload.get("name") if isinstance(payload, dict) else None
-    if not isinstance(name, str) or not name:
-        raise errors.InvalidRequestError("'name' is required.", param="name")
-    if Provider.objects.filter(name=name).exists():
-        raise errors.InvalidRequestError(
-            f"A provider named '{name}' already exists; PUT /api/providers/{name} changes it.",
-            status=409,
-            code="already_exists",
-        )
-    apply("providers", payload, source="POST /api/providers")
+    name = create_entry("providers", Provider, payload)
     return Status(201, _provider_out(_entry("providers", name)))
 
 
@@ -157,16 +165,7 @@ def list_models(request: HttpRequest):
 
 @router.post("/models", response={201: dict}, openapi_extra=documented_as(ModelGroupSpec))
 def create_model(request: HttpRequest, payload: dict = MODEL_BODY):
-    name = payload.get("name") if isinstance(payload, dict) else None
-    if not isinstance(name, str) or not name:
-        raise errors.InvalidRequestError("'name' is required.", param="name")
-    if ModelGroup.objects.filter(name=name).exists():
-        raise errors.InvalidRequestError(
-            f"A model named '{name}' already exists; PUT /api/models/{name} changes it.",
-            status=409,
-            code="already_exists",
-        )
-    apply("models", payload, source="POST /api/models")
+    name = create_entry("models", ModelGroup, payload)
     return Status(201, _entry("models", name))
 
 
@@ -235,16 +234,7 @@ def list_ensembles(request: HttpRequest):
 
 @router.post("/ensembles", response={201: dict}, openapi_extra=documented_as(EnsembleSpec))
 def create_ensemble(request: HttpRequest, payload: dict = ENSEMBLE_BODY):
-    name = payload.get("name") if isinstance(payload, dict) else None
-    if not isinstance(name, str) or not name:
-        raise errors.InvalidRequestError("'name' is required.", param="name")
-    if Ensemble.objects.filter(name=name).exists():
-        raise errors.InvalidRequestError(
-            f"An ensemble named '{name}' already exists; PUT /api/ensembles/{name} changes it.",
-            status=409,
-            code="already_exists",
-        )
-    apply("ensembles", payload, source="POST /api/ensembles")
+    name = create_entry("ensembles", Ensemble, payload)
     return Status(201, _entry("ensembles", name))
 
 
