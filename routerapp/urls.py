@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from routerapp import errors
 from routerapp.api import api, error_response, openai_api
 from routerapp.api.metrics import metrics
+from routerapp.api.probes import liveness, readiness_view
 
 
 def v1_not_found(request: HttpRequest, rest: str):
@@ -24,6 +25,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("metrics", metrics, name="metrics"),
+    path("health/liveness", liveness, name="liveness"),
+    path("health/readiness", readiness_view, name="readiness"),
     path("dashboard/", include("dashboard.urls")),
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
 ]
