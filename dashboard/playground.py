@@ -4,6 +4,9 @@ The page is one form; a small script (static/dashboard/playground.js) POSTs each
 `playground_stream` and reads the answer as server-sent events: `text` events while it streams,
 then one `summary` event carrying the rendered summary panel. Requests go through route() via
 routerapp.routing.interactive.converse, like `manage.py ask`, and leave history records like any.
+The optimizer toggles send the request's `optimize` switches (routerapp.optimizer.switches), and
+the thumbs under an answer POST to the JSON API's `POST /api/queries/{request_id}/feedback` with the
+staff session (django-ninja checks its CSRF token).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from routerapp import errors
+from routerapp.optimizer.switches import STRATEGIES
 from routerapp.routing import record_rejected
 from routerapp.routing.interactive import Summary, converse
 from routerapp.routing.table import load_table
@@ -26,6 +30,14 @@ from routerapp.validation import chat_request
 
 MAX_COMPARE = 4
 ROLES = ("user", "assistant")
+STRATEGY_LABELS = {
+    "compress": "Compress prompt",
+    "instructions": "Task instructions",
+    "params": "Parameter defaults",
+    "select": "Learned model selection",
+    "cache": "Response cache",
+}
+assert set(STRATEGY_LABELS) == set(STRATEGIES)
 
 
 @require_GET
@@ -33,7 +45,12 @@ ROLES = ("user", "assistant")
 def playground(request: HttpRequest) -> HttpResponse:
     # Sync on purpose: the page renders `user` (a lazy ORM lookup). One table load per page view.
     names = load_table().model_names()
-    return render(request, "dashboard/playground.html", {"models": names, "max_compare": MAX_COMPARE})
+    strategies = [(name, STRATEGY_LABELS[name]) for name in STRATEGIES]
+    return render(
+        request,
+        "dashboard/playground.html",
+        {"models": names, "max_compare": MAX_COMPARE, "strategies": strategies},
+    )
 
 
 def request_body(form: dict) -> dict:
@@ -47,7 +64,8 @@ def request_body(form: dict) -> dict:
         if str(message.get("content") or "").strip():
             messages.append({"role": message["role"], "content": str(message["content"])})
     body: dict = {"model": form.get("model"), "messages": messages, "stream": True}
-    for name in ("temperature", "max_tokens"):
+    # The toggles: `["compress", "-cache"]`, each left at "model default" absent; checked by route().
+    for name in ("temperature", "max_tokens", "optimize"):
         if form.get(name) not in (None, ""):
             body[name] = form[name]
     return body

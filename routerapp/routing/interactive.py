@@ -1,8 +1,9 @@
 """One request for a person watching it: the answer streamed as it comes, then what happened.
 
 `converse` streams a chat request through route() and yields the answer's text pieces, then a
-`Summary` (who answered, the attempts in order, latency, time to first token, tokens, cost), read
-from the request's RecordDraft: the same facts its history record stores. The shell (`ask`) and
+`Summary` (who answered, the attempts in order, latency, time to first token, tokens, cost, the
+detected task type, the optimizations applied and, for an ensemble, its members), read from the
+request's RecordDraft: the same facts its history record stores. The shell (`ask`) and
 the playground both use it.
 """
 
@@ -48,6 +49,12 @@ class Summary:
     skipped: list[dict] = field(default_factory=list)
     error_type: str = ""
     error_message: str = ""
+    task_type: str = ""
+    task_confidence: float | None = None
+    optimizations: dict = field(default_factory=dict)
+    cache_hit: bool = False
+    # Ensembles: the members and which one won, as the history record keeps them (QueryRecord.ensemble).
+    ensemble: dict | None = None
 
     @property
     def path(self) -> str:
@@ -90,6 +97,11 @@ def summarize(draft: RecordDraft, table: RoutingTable) -> Summary:
         skipped=[{**s, "deployment": _label(table, s.get("deployment"))} for s in draft.skipped],
         error_type=draft.error_type,
         error_message=draft.error_message,
+        task_type=draft.task_type,
+        task_confidence=draft.task_confidence,
+        optimizations=draft.optimizations,
+        cache_hit=draft.cache_hit,
+        ensemble=draft.ensemble,
     )
 
 

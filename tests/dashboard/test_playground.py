@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
-from routerapp.models import QueryRecord
+from routerapp.models import ModelGroup, OptimizerTemplate, QueryRecord
 from routerapp.observability.writer import writer
-from tests.factories import create_model, create_provider
+from tests.factories import create_ensemble, create_model, create_provider
 
 
 @pytest.fixture
@@ -116,3 +116,70 @@ def test_it_needs_a_staff_login_and_a_csrf_token(models, staff, live_url):
     assert refused.status_code == 302 and "/admin/login/" in refused.headers["location"]
     del staff.headers["X-CSRFToken"]
     assert staff.post("/dashboard/playground/stream", json={"model": "gpt-test"}).status_code == 403
+
+
+MATH = [{"role": "user", "content": "What is 17 * 23? Show your work."}]
+
+
+@pytest.fixture
+def math_template(transactional_db):
+    # Transactional tests start from empty tables: the seeded template is made again here.
+    OptimizerTemplate.objects.update_or_create(
+        task_type="math", defaults={"instructions": "End with 'Final answer: N'.", "temperature": 0.0}
+    )
+
+
+def test_the_optimizer_toggles_are_honoured_and_the_panel_shows_what_applied(
+    models, staff, upstream, math_template
+):
+    create_model("plain", [(ModelGroup.objects.get(name="gpt-test").deployments.get().provider, "ok")])
+    on = stream(staff, {"model": "plain", "messages": MATH, "optimize": ["instructions", "params"]})
+    assert upstream.last["messages"][0] == {"role": "system", "content": "End with 'Final answer: N'."}
+    assert upstream.last["temperature"] == 0.0
+    html = on[-1][1]["html"]
+    assert re.search(r'class="pg-task">math <small>\(0\.\d\d\)', html)
+    assert 'data-strategy="instructions"' in html and 'data-strategy="params"' in html
+
+    ModelGroup.objects.filter(name="plain").update(optimize=["instructions"])
+    off = stream(staff, {"model": "plain", "messages": MATH, "optimize": ["-instructions"]})
+    assert upstream.last["messages"] == MATH and "temperature" not in upstream.last
+    assert "none applied" in off[-1][1]["html"]
+
+    bad = stream(staff, {"model": "plain", "messages": MATH, "optimize": ["turbo"]})
+    assert bad[-1][1]["status"] == "error" and "unknown optimizer strategy" in bad[-1][1]["html"]
+    writer.flush()
+    records = QueryRecord.objects.filter(model="plain").order_by("created_at")
+    assert [set(r.optimizations) for r in records] == [{"instructions", "params"}, set(), set()]
+
+
+def test_an_ensemble_shows_its_members_and_which_one_won(upstream, live_url, staff):
+    up = create_provider(name="up", base_url=upstream.base_url)
+    create_model("a", [(up, "words=Paris")])
+    create_model("b", [(up, "words=Paris")])
+    create_model("c", [(up, "words=I_cannot_assist_with_this.")])
+    create_ensemble("council", ["a", "b", "c"])
+    got = stream(staff, {"model": "council", "messages": [{"role": "user", "content": "Capital of France?"}]})
+    assert "".join(data["text"] for name, data in got if name == "text") == "Paris"
+    html = got[-1][1]["html"]
+    members = re.findall(r'<li class="pg-member( won)?"><span class="mono">(\w+)</span>', html)
+    assert members == [(" won", "a"), ("", "b"), ("", "c")]
+    assert html.count('class="pg-won"') == 1 and "refusal" in html
+
+
+def test_thumbs_feedback_goes_through_the_api_with_the_staff_session(models, staff, live_url):
+    got = stream(staff, {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})
+    html = got[-1][1]["html"]
+    url = re.search(r'class="pg-feedback" data-url="([^"]+)"', html)[1]
+    request_id = got[-1][1]["request_id"]
+    assert url == f"/api/queries/{request_id}/feedback"
+    assert staff.post(url, json={"score": 1}).status_code == 200
+    assert QueryRecord.objects.get(request_id=request_id).feedback_score == 1.0
+    # Without the CSRF token the session is not enough.
+    token = staff.headers.pop("X-CSRFToken")
+    assert staff.post(url, json={"score": 0}).status_code in (401, 403)
+    staff.headers["X-CSRFToken"] = token
+    assert staff.post(url, json={"score": 0}).status_code == 200
+    assert QueryRecord.objects.get(request_id=request_id).feedback_score == 0.0
+    # Anonymous: refused.
+    anonymous = httpx.post(f"{live_url}{url}", json={"score": 1})
+    assert anonymous.status_code == 401

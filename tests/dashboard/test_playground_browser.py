@@ -7,7 +7,7 @@ import os
 import pytest
 from django.contrib.auth.models import User
 
-from routerapp.models import QueryRecord
+from routerapp.models import OptimizerTemplate, QueryRecord
 from routerapp.observability.writer import writer
 from tests.factories import create_model, create_provider
 from tests.helpers import ARTIFACTS, CHROMIUM
@@ -37,12 +37,15 @@ def log_in(page, live_url: str) -> None:
     page.wait_for_url("**/dashboard/playground/")
 
 
-def test_an_answer_streams_in_and_the_panel_shows_how_it_was_served(browser, setup, live_url):
+def test_an_answer_streams_in_and_the_panel_shows_how_it_was_served(browser, setup, live_url, upstream):
+    OptimizerTemplate.objects.update_or_create(
+        task_type="code", defaults={"instructions": "One fenced block."}
+    )
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log_in(page, live_url)
     page.select_option("#pg-model-1", "slow")
     page.fill("#pg-system", "You write Python.")
-    page.fill("#pg-messages .pg-content", "add two numbers")
+    page.fill("#pg-messages .pg-content", "Write a Python function that adds two numbers.")
     page.fill("#pg-temperature", "0.3")
     page.fill("#pg-max-tokens", "64")
     # Log every change of the answer, to see it grow piece by piece before the summary arrives.
@@ -57,6 +60,8 @@ def test_an_answer_streams_in_and_the_panel_shows_how_it_was_served(browser, set
           }).observe(document.getElementById('pg-results'), {subtree: true, childList: true, characterData: true});
         }"""
     )
+    page.select_option("#pg-opt-instructions", "on")
+    page.select_option("#pg-opt-cache", "off")
     page.click("#pg-send")
     page.wait_for_selector(".pg-column .pg-facts", timeout=20_000)
     seen = page.evaluate("window.__seen")
@@ -72,6 +77,21 @@ def test_an_answer_streams_in_and_the_panel_shows_how_it_was_served(browser, set
     writer.flush()
     record = QueryRecord.objects.get(request_id=page.get_attribute(".pg-facts", "data-request-id"))
     assert record.status == "ok" and record.model == "slow" and record.ttft_ms is not None
+    # The detected task type and the toggled strategy, honoured upstream and shown.
+    assert page.text_content(".pg-task").startswith("code")
+    assert page.text_content(".pg-optimizations").strip() == "instructions task_type=code"
+    assert upstream.last["messages"][0] == {
+        "role": "system",
+        "content": "You write Python.\n\nOne fenced block.",
+    }
+    assert set(record.optimizations) == {"instructions"}
+
+    # Thumbs up: the feedback is stored on the request.
+    page.click(".pg-feedback button[aria-label='Thumbs up']")
+    page.wait_for_selector(".pg-feedback[data-recorded='1']", timeout=10_000)
+    assert page.get_attribute(".pg-feedback button[aria-label='Thumbs up']", "aria-pressed") == "true"
+    record.refresh_from_db()
+    assert record.feedback_score == 1.0 and record.feedback_at is not None
 
     # Multi-turn: continue with the answer, and the next request carries both turns.
     page.click(".pg-continue")

@@ -71,6 +71,13 @@
     const maxTokens = document.getElementById("pg-max-tokens").value;
     if (temperature !== "") body.temperature = Number(temperature);
     if (maxTokens !== "") body.max_tokens = Number(maxTokens);
+    // The optimizer toggles as switches: "name" on, "-name" off; "model default" sends nothing.
+    const optimize = [];
+    form.querySelectorAll(".pg-optimize select").forEach(function (select) {
+      if (select.value === "on") optimize.push(select.dataset.strategy);
+      else if (select.value === "off") optimize.push("-" + select.dataset.strategy);
+    });
+    if (optimize.length) body.optimize = optimize;
     return body;
   }
 
@@ -146,7 +153,42 @@
     more.hidden = !(column.dataset.state === "ok" && !compare.checked);
   }
 
+  // Thumbs up/down: feedback on the answer through the JSON API, with the staff session.
+  async function rate(button) {
+    const box = button.closest(".pg-feedback");
+    const note = box.querySelector(".pg-feedback-note");
+    note.textContent = "Saving…";
+    let response;
+    try {
+      response = await fetch(box.dataset.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ score: Number(button.dataset.score) }),
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      note.textContent = "Could not reach the server: " + error;
+      return;
+    }
+    if (!response.ok) {
+      let message = "HTTP " + response.status;
+      try { message = (await response.json()).error.message; } catch (e) { /* not JSON */ }
+      note.textContent = "Not recorded: " + message;
+      return;
+    }
+    box.querySelectorAll(".pg-thumb").forEach(function (thumb) {
+      thumb.setAttribute("aria-pressed", String(thumb === button));
+    });
+    box.dataset.recorded = button.dataset.score;
+    note.textContent = "Thanks, recorded.";
+  }
+
   results.addEventListener("click", function (event) {
+    const thumb = event.target.closest(".pg-thumb");
+    if (thumb) {
+      rate(thumb);
+      return;
+    }
     if (!event.target.classList.contains("pg-continue")) return;
     const column = event.target.closest(".pg-column");
     addMessage("assistant", column.dataset.answer || "");
