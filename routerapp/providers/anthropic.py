@@ -33,7 +33,6 @@ from routerapp.providers.base import (
     iter_sse,
     malformed,
     message_text,
-    transport_error,
     usage_chunk,
 )
 
@@ -119,41 +118,25 @@ class AnthropicAdapter(Adapter):
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
     ) -> AsyncIterator[ChatChunk]:
-        name = self.provider.name
         translator = _StreamTranslator(request, upstream_model)
-        try:
-            async with self.client.stream(
-                "POST",
-                self.messages_url(),
-                content=self._payload(request, upstream_model, stream=True),
-                headers=self._headers(),
-                timeout=self.httpx_timeout(timeouts, stream=True),
-            ) as response:
-                if response.status_code >= 400:
-                    self.raise_for_status(response, await response.aread())
-                async for event, data in iter_sse(response):
-                    try:
-                        obj = orjson.loads(data)
-                    except orjson.JSONDecodeError as exc:
-                        raise malformed(name, "invalid JSON in stream") from exc
-                    if not isinstance(obj, dict):
-                        raise malformed(name, "stream event is not an object")
-                    if (obj.get("type") or event) == "error":
-                        err = obj.get("error")
-                        err = err if isinstance(err, dict) else {}
-                        error_type = str(err.get("type") or "api_error")
-                        raise self._error(
-                            ERROR_STATUSES.get(error_type, 500), str(err.get("message") or error_type)
-                        )
-                    for chunk in translator.feed(obj.get("type") or event, obj):
-                        yield chunk
-                    if translator.stopped:
-                        break
-                # Without message_stop the answer may be cut short: never let that pass as a success.
-                if not translator.stopped:
-                    raise malformed(name, "stream ended without message_stop")
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, name) from exc
+        payload = self._payload(request, upstream_model, stream=True)
+        async with self.open_stream(self.messages_url(), payload, self._headers(), timeouts) as response:
+            async for event, data in iter_sse(response):
+                obj = self.json_object(data, "stream event")
+                if (obj.get("type") or event) == "error":
+                    err = obj.get("error")
+                    err = err if isinstance(err, dict) else {}
+                    error_type = str(err.get("type") or "api_error")
+                    raise self._error(
+                        ERROR_STATUSES.get(error_type, 500), str(err.get("message") or error_type)
+                    )
+                for chunk in translator.feed(obj.get("type") or event, obj):
+                    yield chunk
+                if translator.stopped:
+                    break
+            # Without message_stop the answer may be cut short: never let that pass as a success.
+            if not translator.stopped:
+                raise malformed(self.provider.name, "stream ended without message_stop")
 
 
 # Request translation: OpenAI → Anthropic.

@@ -6,6 +6,7 @@ routing decisions: a failure is raised as a `RouterError` subclass and the route
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import uuid
@@ -255,13 +256,42 @@ class Adapter:
             raise transport_error(exc, self.provider.name) from exc
         body = response.content
         self.raise_for_status(response, body)
+        return self.json_object(body, "response")
+
+    @contextlib.asynccontextmanager
+    async def open_stream(
+        self, url: str, payload: bytes, headers: dict[str, str], timeouts: Timeouts
+    ) -> AsyncIterator[httpx.Response]:
+        """POST a JSON body for a streamed answer and hold the response open while its events are read.
+
+        An HTTP error status is raised through `raise_for_status` before the first event, and a
+        transport failure (at connect or mid-stream, inside the `async with` body) as the matching
+        RouterError, once for every streaming adapter.
+        """
         try:
-            data = orjson.loads(body)
+            async with self.client.stream(
+                "POST",
+                url,
+                content=payload,
+                headers=headers,
+                timeout=self.httpx_timeout(timeouts, stream=True),
+            ) as response:
+                if response.status_code >= 400:
+                    self.raise_for_status(response, await response.aread())
+                yield response
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.provider.name) from exc
+
+    def json_object(self, data: str | bytes, what: str) -> dict[str, Any]:
+        """Parse one upstream JSON object (`what`: "response", "stream event", ...) or raise the
+        malformed-response error: an answer we cannot read is the deployment failing."""
+        try:
+            obj = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise malformed(self.provider.name, "invalid JSON") from exc
-        if not isinstance(data, dict):
-            raise malformed(self.provider.name, "response is not an object")
-        return data
+            raise malformed(self.provider.name, f"invalid JSON in {what}") from exc
+        if not isinstance(obj, dict):
+            raise malformed(self.provider.name, f"{what} is not an object")
+        return obj
 
     def raise_for_status(self, response: httpx.Response, body: bytes) -> None:
         if response.status_code < 400:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import orjson
 
 from routerapp import errors
@@ -31,7 +30,6 @@ from routerapp.providers.base import (
     estimate_tokens,
     malformed,
     message_text,
-    transport_error,
     usage_chunk,
     usage_of,
 )
@@ -90,7 +88,6 @@ class OllamaAdapter(Adapter):
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
     ) -> AsyncIterator[ChatChunk]:
-        name = self.provider.name
         chunk_id, created, model = completion_id(), int(time.time()), upstream_model
         text_parts: list[str] = []
         tool_count = 0
@@ -103,54 +100,39 @@ class OllamaAdapter(Adapter):
                 )
             )
 
-        try:
-            async with self.client.stream(
-                "POST",
-                self.chat_url(),
-                content=self._payload(request, upstream_model, stream=True),
-                headers=self._headers(),
-                timeout=self.httpx_timeout(timeouts, stream=True),
-            ) as response:
-                if response.status_code >= 400:
-                    self.raise_for_status(response, await response.aread())
-                # Newline-delimited JSON: one object per line, the last one with "done": true.
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = orjson.loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        raise malformed(name, "invalid JSON in stream") from exc
-                    if not isinstance(obj, dict):
-                        raise malformed(name, "stream line is not an object")
-                    if obj.get("error"):
-                        raise self._error(str(obj["error"]))
-                    model = obj.get("model") or model
-                    if not started:
-                        started = True
-                        yield chunk({"role": "assistant", "content": ""})
-                    message = obj.get("message") or {}
-                    if message.get("content"):
-                        text_parts.append(message["content"])
-                        yield chunk({"content": message["content"]})
-                    # Ollama sends each tool call whole, in one line.
-                    calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
-                    if calls:
-                        for offset, call in enumerate(calls):
-                            call["index"] = tool_count + offset
-                        tool_count += len(calls)
-                        yield chunk({"tool_calls": calls})
-                    if obj.get("done"):
-                        done = True
-                        yield chunk(finish_reason=_finish_reason(obj, tool_count > 0))
-                        usage = _usage(obj, request, "".join(text_parts))
-                        yield usage_chunk(id=chunk_id, model=model, created=created, usage=usage)
-                        break
-                # Without the done line the answer may be cut short: never let that pass as a success.
-                if not done:
-                    raise malformed(name, "stream ended without a done line")
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, name) from exc
+        payload = self._payload(request, upstream_model, stream=True)
+        async with self.open_stream(self.chat_url(), payload, self._headers(), timeouts) as response:
+            # Newline-delimited JSON: one object per line, the last one with "done": true.
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                obj = self.json_object(line, "stream line")
+                if obj.get("error"):
+                    raise self._error(str(obj["error"]))
+                model = obj.get("model") or model
+                if not started:
+                    started = True
+                    yield chunk({"role": "assistant", "content": ""})
+                message = obj.get("message") or {}
+                if message.get("content"):
+                    text_parts.append(message["content"])
+                    yield chunk({"content": message["content"]})
+                # Ollama sends each tool call whole, in one line.
+                calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
+                if calls:
+                    for offset, call in enumerate(calls):
+                        call["index"] = tool_count + offset
+                    tool_count += len(calls)
+                    yield chunk({"tool_calls": calls})
+                if obj.get("done"):
+                    done = True
+                    yield chunk(finish_reason=_finish_reason(obj, tool_count > 0))
+                    usage = _usage(obj, request, "".join(text_parts))
+                    yield usage_chunk(id=chunk_id, model=model, created=created, usage=usage)
+                    break
+            # Without the done line the answer may be cut short: never let that pass as a success.
+            if not done:
+                raise malformed(self.provider.name, "stream ended without a done line")
 
 
 def to_ollama(

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import orjson
 
 from routerapp import errors
@@ -25,7 +24,6 @@ from routerapp.providers.base import (
     estimate_tokens,
     iter_sse,
     malformed,
-    transport_error,
     usage_of,
 )
 
@@ -85,43 +83,30 @@ class OpenAIAdapter(Adapter):
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
     ) -> AsyncIterator[ChatChunk]:
         name = self.provider.name
-        try:
-            async with self.client.stream(
-                "POST",
-                self.url("/chat/completions"),
-                content=self._payload(request, upstream_model, stream=True),
-                headers=self._headers(),
-                timeout=self.httpx_timeout(timeouts, stream=True),
-            ) as response:
-                if response.status_code >= 400:
-                    self.raise_for_status(response, await response.aread())
-                done = False
-                events = iter_sse(response)
-                async for _event, data in events:
-                    if data == "[DONE]":
-                        done = True
-                        break
-                    try:
-                        obj = orjson.loads(data)
-                    except orjson.JSONDecodeError as exc:
-                        raise malformed(name, "invalid JSON in stream") from exc
-                    if not isinstance(obj, dict):
-                        raise malformed(name, "stream event is not an object")
-                    if "error" in obj:
-                        raise errors.ProviderUnavailableError(f"{name}: stream error: {obj['error']}")
-                    usage = None
-                    if isinstance(obj.get("usage"), dict) and obj["usage"]:
-                        raw = obj["usage"]
-                        usage = Usage(
-                            counted(raw.get("prompt_tokens")) or 0, counted(raw.get("completion_tokens")) or 0
-                        )
-                        obj["usage"] = checked_usage(raw, usage)
-                    yield ChatChunk(data=obj, usage=usage)
-                if not done:
-                    raise malformed(name, "stream ended without [DONE]")
-                await finish_body(events)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, name) from exc
+        payload = self._payload(request, upstream_model, stream=True)
+        async with self.open_stream(
+            self.url("/chat/completions"), payload, self._headers(), timeouts
+        ) as response:
+            done = False
+            events = iter_sse(response)
+            async for _event, data in events:
+                if data == "[DONE]":
+                    done = True
+                    break
+                obj = self.json_object(data, "stream event")
+                if "error" in obj:
+                    raise errors.ProviderUnavailableError(f"{name}: stream error: {obj['error']}")
+                usage = None
+                if isinstance(obj.get("usage"), dict) and obj["usage"]:
+                    raw = obj["usage"]
+                    usage = Usage(
+                        counted(raw.get("prompt_tokens")) or 0, counted(raw.get("completion_tokens")) or 0
+                    )
+                    obj["usage"] = checked_usage(raw, usage)
+                yield ChatChunk(data=obj, usage=usage)
+            if not done:
+                raise malformed(name, "stream ended without [DONE]")
+            await finish_body(events)
 
 
 # How long to wait for the end of a streamed body after its [DONE].

@@ -97,12 +97,7 @@ class SimulatedAdapter(Adapter):
     kind = "simulated"
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
-        options = self._options(upstream_model)
-        plan = self._plan(request, upstream_model, options)
-        failure, _ = self._draw_failure(request, upstream_model, options, plan)
-        if failure is not None:
-            await self._wait(plan.latency_s / 2, timeouts.total)
-            raise failure
+        options, plan, _ = await self._begin(request, upstream_model, timeouts.total)
         duration = plan.latency_s
         if options.get("tokens_per_s"):
             duration += plan.usage.completion_tokens / float(options["tokens_per_s"])
@@ -139,12 +134,7 @@ class SimulatedAdapter(Adapter):
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts
     ) -> AsyncIterator[ChatChunk]:
-        options = self._options(upstream_model)
-        plan = self._plan(request, upstream_model, options)
-        failure, cut_after = self._draw_failure(request, upstream_model, options, plan)
-        if failure is not None:
-            await self._wait(plan.latency_s / 2, timeouts.first_token)
-            raise failure
+        options, plan, cut_after = await self._begin(request, upstream_model, timeouts.first_token)
         id_, created, fingerprint = completion_id(), int(time.time()), f"sim-{upstream_model}"
 
         def chunk(delta: dict[str, Any] | None = None, finish_reason: str | None = None) -> ChatChunk:
@@ -179,6 +169,19 @@ class SimulatedAdapter(Adapter):
         # Quick on purpose: health checks should not pay the simulated latency.
         if float(self._options(upstream_model).get("fail_rate", 0)) >= 1.0:
             raise errors.ProviderUnavailableError(f"{self.provider.name}: simulated outage", status=503)
+
+    async def _begin(
+        self, request: ChatRequest, upstream_model: str, limit: float
+    ) -> tuple[dict[str, Any], _Plan, int | None]:
+        """Plan the answer and draw this attempt's failure, raised half a latency in (within `limit`,
+        the timeout that applies before the first byte): (options, plan, stream cut position)."""
+        options = self._options(upstream_model)
+        plan = self._plan(request, upstream_model, options)
+        failure, cut_after = self._draw_failure(request, upstream_model, options, plan)
+        if failure is not None:
+            await self._wait(plan.latency_s / 2, limit)
+            raise failure
+        return options, plan, cut_after
 
     def _options(self, upstream_model: str) -> dict[str, Any]:
         options = dict(self.provider.options)

@@ -1,8 +1,8 @@
 """One harness for the adapter tests: an adapter against its fake upstream on a real socket.
 
 `served, fake, base_url = fixtures_for(FakeX)` gives a test module the fake (reset for each test)
-and its URL; an `AdapterHarness` makes providers and requests and runs the adapter's complete()
-and stream() the way the router does, each call on a fresh httpx client.
+and its URL; an `AdapterHarness` (ANTHROPIC, OLLAMA) makes providers and requests and runs the
+adapter's complete() and stream() the way the router does, each call on a fresh httpx client.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from routerapp.providers.anthropic import AnthropicAdapter
 from routerapp.providers.base import Adapter, ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
+from routerapp.providers.ollama import OllamaAdapter
 from tests.fakes import run_asgi_in_thread
 
 
@@ -97,3 +99,18 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# The adapters tested against a fake upstream; test_error_mapping.py runs its cases on each.
+ANTHROPIC = AdapterHarness(
+    AnthropicAdapter,
+    {"id": 1, "name": "anth", "kind": "anthropic", "api_key": "sk-test"},
+    client_model="anth/claude",
+    upstream_model="claude-sonnet-4-5",
+)
+OLLAMA = AdapterHarness(
+    OllamaAdapter,
+    {"id": 2, "name": "local", "kind": "ollama"},
+    client_model="local/llama",
+    upstream_model="llama3.2:3b",
+)

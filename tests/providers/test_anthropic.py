@@ -6,20 +6,13 @@ import httpx
 import pytest
 
 from routerapp import errors
-from routerapp.providers.anthropic import AnthropicAdapter
-from routerapp.providers.base import ChatChunk, Timeouts
+from routerapp.providers.base import ChatChunk
 from tests.fakes.anthropic_server import FakeAnthropic
-from tests.providers.harness import AdapterHarness, closed_port_url, fixtures_for
+from tests.providers.harness import ANTHROPIC, fixtures_for
 
-MODEL = "claude-sonnet-4-5"
-
+HARNESS = ANTHROPIC
+MODEL = HARNESS.upstream_model
 served, fake, base_url = fixtures_for(FakeAnthropic)
-HARNESS = AdapterHarness(
-    AnthropicAdapter,
-    {"id": 1, "name": "anth", "kind": "anthropic", "api_key": "sk-test"},
-    client_model="anth/claude",
-    upstream_model=MODEL,
-)
 create_provider, create_request = HARNESS.create_provider, HARNESS.create_request
 complete, stream = HARNESS.complete, HARNESS.stream
 
@@ -47,7 +40,7 @@ def test_a_base_url_ending_in_v1_reaches_the_same_endpoint(fake: FakeAnthropic, 
 
 
 def test_it_defaults_to_the_public_anthropic_api() -> None:
-    adapter = AnthropicAdapter(create_provider(""), httpx.AsyncClient())
+    adapter = HARNESS.adapter(create_provider(""), httpx.AsyncClient())
 
     assert adapter.messages_url() == "https://api.anthropic.com/v1/messages"
 
@@ -342,49 +335,6 @@ def test_an_error_event_mid_stream_raises_the_matching_router_error(
     assert [chunk.text for chunk in received] == ["", "Hello "]
 
 
-# HTTP errors, for both calls.
-
-HTTP_ERROR_CASES = [
-    ("prompt_too_long", errors.ContextWindowExceededError, 400),
-    ("invalid_request", errors.InvalidRequestError, 400),
-    ("unauthorized", errors.UpstreamAuthError, 502),
-    ("forbidden", errors.UpstreamAuthError, 502),
-    ("not_found", errors.InvalidRequestError, 404),
-    ("rate_limited", errors.RateLimitError, 429),
-    ("server_error", errors.ProviderUnavailableError, 502),
-    ("overloaded", errors.ProviderUnavailableError, 503),
-]
-
-
-@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
-def test_http_errors_map_onto_router_errors(
-    fake: FakeAnthropic, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
-) -> None:
-    fake.behaviour = behaviour
-
-    with pytest.raises(error_class) as info:
-        complete(create_provider(base_url))
-
-    assert type(info.value) is error_class
-    assert info.value.status == status
-    assert "anth: " in info.value.message
-
-
-@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
-def test_http_errors_on_a_stream_map_the_same_way(
-    fake: FakeAnthropic, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
-) -> None:
-    fake.behaviour = behaviour
-    received: list[ChatChunk] = []
-
-    with pytest.raises(error_class) as info:
-        stream(create_provider(base_url), received=received)
-
-    assert type(info.value) is error_class
-    assert info.value.status == status
-    assert received == []
-
-
 def test_rate_limit_errors_carry_retry_after(fake: FakeAnthropic, base_url: str) -> None:
     fake.behaviour = "rate_limited"
 
@@ -413,25 +363,3 @@ def test_the_prompt_too_long_message_reaches_the_client(fake: FakeAnthropic, bas
 
     assert "prompt is too long" in info.value.message
     assert not info.value.retryable
-
-
-# Transport failures.
-
-
-def test_connection_refused_is_provider_unavailable() -> None:
-    provider = create_provider(closed_port_url())
-
-    with pytest.raises(errors.ProviderUnavailableError):
-        complete(provider)
-    with pytest.raises(errors.ProviderUnavailableError):
-        stream(provider)
-
-
-def test_a_slow_upstream_times_out(fake: FakeAnthropic, base_url: str) -> None:
-    fake.behaviour = "slow"
-    timeouts = Timeouts(total=0.5, first_token=0.5)
-
-    with pytest.raises(errors.UpstreamTimeoutError):
-        complete(create_provider(base_url), timeouts=timeouts)
-    with pytest.raises(errors.UpstreamTimeoutError):
-        stream(create_provider(base_url), create_request(stream=True), timeouts=timeouts)

@@ -6,20 +6,13 @@ import httpx
 import pytest
 
 from routerapp import errors
-from routerapp.providers.base import ChatChunk, Timeouts
-from routerapp.providers.ollama import OllamaAdapter
+from routerapp.providers.base import ChatChunk
 from tests.fakes.ollama_server import FakeOllama
-from tests.providers.harness import AdapterHarness, closed_port_url, fixtures_for
+from tests.providers.harness import OLLAMA, fixtures_for
 
-MODEL = "llama3.2:3b"
-
+HARNESS = OLLAMA
+MODEL = HARNESS.upstream_model
 served, fake, base_url = fixtures_for(FakeOllama)
-HARNESS = AdapterHarness(
-    OllamaAdapter,
-    {"id": 2, "name": "local", "kind": "ollama"},
-    client_model="local/llama",
-    upstream_model=MODEL,
-)
 create_provider, create_request = HARNESS.create_provider, HARNESS.create_request
 complete, stream = HARNESS.complete, HARNESS.stream
 
@@ -40,7 +33,7 @@ def test_it_posts_to_api_chat_without_streaming(fake: FakeOllama, base_url: str)
 
 
 def test_it_defaults_to_the_local_ollama_server() -> None:
-    adapter = OllamaAdapter(create_provider(""), httpx.AsyncClient())
+    adapter = HARNESS.adapter(create_provider(""), httpx.AsyncClient())
 
     assert adapter.chat_url() == "http://127.0.0.1:11434/api/chat"
 
@@ -252,45 +245,6 @@ def test_an_error_line_mid_stream_raises(fake: FakeOllama, base_url: str) -> Non
     assert [chunk.text for chunk in received] == ["", "Hello "]
 
 
-# HTTP errors, for both calls.
-
-HTTP_ERROR_CASES = [
-    ("model_not_found", errors.InvalidRequestError, 404),
-    ("bad_request", errors.InvalidRequestError, 400),
-    ("server_error", errors.ProviderUnavailableError, 502),
-    ("unavailable", errors.ProviderUnavailableError, 503),
-]
-
-
-@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
-def test_http_errors_map_onto_router_errors(
-    fake: FakeOllama, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
-) -> None:
-    fake.behaviour = behaviour
-
-    with pytest.raises(error_class) as info:
-        complete(create_provider(base_url))
-
-    assert type(info.value) is error_class
-    assert info.value.status == status
-    assert info.value.message.startswith("local: ")
-
-
-@pytest.mark.parametrize(("behaviour", "error_class", "status"), HTTP_ERROR_CASES)
-def test_http_errors_on_a_stream_map_the_same_way(
-    fake: FakeOllama, base_url: str, behaviour: str, error_class: type[errors.RouterError], status: int
-) -> None:
-    fake.behaviour = behaviour
-    received: list[ChatChunk] = []
-
-    with pytest.raises(error_class) as info:
-        stream(create_provider(base_url), received=received)
-
-    assert type(info.value) is error_class
-    assert info.value.status == status
-    assert received == []
-
-
 def test_a_missing_model_is_a_client_error_that_names_the_model(fake: FakeOllama, base_url: str) -> None:
     fake.behaviour = "model_not_found"
 
@@ -300,25 +254,3 @@ def test_a_missing_model_is_a_client_error_that_names_the_model(fake: FakeOllama
     assert info.value.code == "model_not_found"
     assert "llama-nope" in info.value.message
     assert not info.value.retryable
-
-
-# Transport failures.
-
-
-def test_connection_refused_is_provider_unavailable() -> None:
-    provider = create_provider(closed_port_url())
-
-    with pytest.raises(errors.ProviderUnavailableError):
-        complete(provider)
-    with pytest.raises(errors.ProviderUnavailableError):
-        stream(provider)
-
-
-def test_a_slow_upstream_times_out(fake: FakeOllama, base_url: str) -> None:
-    fake.behaviour = "slow"
-    timeouts = Timeouts(total=0.5, first_token=0.5)
-
-    with pytest.raises(errors.UpstreamTimeoutError):
-        complete(create_provider(base_url), timeouts=timeouts)
-    with pytest.raises(errors.UpstreamTimeoutError):
-        stream(create_provider(base_url), create_request(stream=True), timeouts=timeouts)
