@@ -298,6 +298,8 @@ class QueryRecord(models.Model):
     error_type = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
     stream = models.BooleanField(default=False)
+    # The client-facing path: /v1/chat/completions, /v1/messages (Anthropic's format), /v1/embeddings.
+    endpoint = models.CharField(max_length=40, default="/v1/chat/completions")
     latency_ms = models.FloatField(default=0)
     ttft_ms = models.FloatField(null=True, blank=True)
     overhead_ms = models.FloatField(null=True, blank=True)

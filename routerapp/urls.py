@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from routerapp import errors
-from routerapp.api import api, error_response, openai_api
+from routerapp.api import anthropic_api, api, error_response, openai_api
 from routerapp.api.metrics import metrics
 from routerapp.api.probes import liveness, readiness_view
 
@@ -20,6 +20,7 @@ def v1_not_found(request: HttpRequest, rest: str):
 
 
 urlpatterns = [
+    path("v1/", anthropic_api.urls),  # /v1/messages first: Anthropic's error shape there
     path("v1/", openai_api.urls),
     re_path(r"^v1/(?P<rest>.*)$", v1_not_found),
     path("admin/", admin.site.urls),

@@ -1,20 +1,23 @@
-"""django-ninja APIs: `openai_api` at /v1 (OpenAI-compatible) and `api` at /api (management JSON API).
+"""django-ninja APIs: `openai_api` at /v1 (OpenAI-compatible), `anthropic_api` at /v1/messages
+(Anthropic-compatible) and `api` at /api (management JSON API).
 
-Domain errors become HTTP in one place each: `install_error_handlers`.
+Domain errors become HTTP in one place each: `install_error_handlers`, in each API's error shape.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError as NinjaAuthError
 from ninja.errors import HttpError, ValidationError
 
-from routerapp import errors
+from routerapp import anthropic_format, errors
+from routerapp.api.anthropic import router as anthropic_router
 from routerapp.api.batch_admin import router as batch_admin_router
 from routerapp.api.batches import router as batches_router
 from routerapp.api.catalog import router as catalog_router
@@ -34,7 +37,13 @@ def error_response(error: errors.RouterError):
     return json_response(error.to_dict(), status=error.status, headers=error.headers())
 
 
-def install_error_handlers(api: NinjaAPI) -> None:
+def anthropic_error_response(error: errors.RouterError):
+    return json_response(anthropic_format.error_body(error), status=error.status, headers=error.headers())
+
+
+def install_error_handlers(
+    api: NinjaAPI, error_response: Callable[[errors.RouterError], HttpResponse] = error_response
+) -> None:
     @api.exception_handler(errors.RouterError)
     def router_error(request: HttpRequest, exc: errors.RouterError):
         return error_response(exc)
@@ -85,6 +94,16 @@ openai_api = NinjaAPI(
 openai_api.add_router("/", openai_router)
 openai_api.add_router("/", batches_router)
 install_error_handlers(openai_api)
+
+anthropic_api = NinjaAPI(
+    title="LLM router — Anthropic-compatible API",
+    version="1",
+    urls_namespace="anthropic",
+    docs_url=None,
+    openapi_url=None,
+)
+anthropic_api.add_router("/", anthropic_router)
+install_error_handlers(anthropic_api, anthropic_error_response)
 
 api = NinjaAPI(
     title="LLM router — management API",

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from routerapp import errors
+from routerapp import anthropic_format, errors
 from routerapp.api.auth import key_in_headers, resolve_key
 from routerapp.routing import record_rejected
 from routerapp.routing.table import KeyInfo
@@ -45,6 +45,16 @@ def body_limit(path: str) -> int:
     return settings.ROUTER["MAX_BODY_BYTES"]
 
 
+# Anthropic's endpoints answer errors in Anthropic's shape, the one its SDK parses.
+ANTHROPIC_PATHS = ("/v1/messages",)
+
+
+def error_dict(path: str, error: errors.RouterError) -> dict[str, Any]:
+    if path.startswith(ANTHROPIC_PATHS):
+        return anthropic_format.error_body(error)
+    return error.to_dict()
+
+
 def too_large(limit: int) -> errors.RequestTooLargeError:
     return errors.RequestTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
 
@@ -57,7 +67,8 @@ class Gate:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         scope["request_id"] = request_id
-        send = with_request_id(send, request_id)
+        path = scope["path"]
+        send = with_request_id(send, request_id, path)
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
         }
@@ -66,13 +77,13 @@ class Gate:
             # which costs a hash and a dict lookup, and keeps them correct outside the gate.
             key = await resolve_key(key_in_headers(headers))
         except errors.AuthenticationError as exc:
-            return await send_error(send, exc)
+            return await send_error(send, exc, path)
         if scope["method"] in BODYLESS_METHODS:
             return await self.app(scope, receive, send)
         limit = body_limit(scope["path"])
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            return await reject(send, too_large(limit), request_id, key, started)
+            return await reject(send, too_large(limit), request_id, key, started, path)
         body = bytearray()
         while True:
             message = await receive()
@@ -80,7 +91,7 @@ class Gate:
                 return  # the client left before sending its body: nothing to answer
             body += message.get("body", b"")
             if len(body) > limit:
-                return await reject(send, too_large(limit), request_id, key, started)
+                return await reject(send, too_large(limit), request_id, key, started, path)
             if not message.get("more_body", False):
                 break
         await self.app(scope, replay(bytes(body), receive), send)
@@ -100,8 +111,9 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return receive_again
 
 
-def with_request_id(send: Send, request_id: str) -> Send:
-    """Add x-request-id to the response; turn a non-JSON error response into an OpenAI-shaped one."""
+def with_request_id(send: Send, request_id: str, path: str) -> Send:
+    """Add x-request-id to the response; turn a non-JSON error response into an OpenAI-shaped one
+    (Anthropic-shaped on Anthropic's endpoints)."""
     held: Message | None = None
 
     async def send_with_id(message: Message) -> None:
@@ -116,7 +128,7 @@ def with_request_id(send: Send, request_id: str) -> Send:
             await send(message)
         elif held is not None:
             if not message.get("more_body", False):
-                await send_replacement(send, held)
+                await send_replacement(send, held, path)
         else:
             await send(message)
 
@@ -127,7 +139,7 @@ def is_json(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(k.lower() == b"content-type" and b"json" in v.lower() for k, v in headers)
 
 
-async def send_replacement(send: Send, start: Message) -> None:
+async def send_replacement(send: Send, start: Message, path: str) -> None:
     status = start["status"]
     error: errors.RouterError
     if status == 405:
@@ -141,7 +153,7 @@ async def send_replacement(send: Send, start: Message) -> None:
     else:
         error = errors.RouterError("The router failed to process the request; it has been logged.")
     kept = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-type", b"content-length")]
-    await send_json(send, status, error.to_dict(), kept)
+    await send_json(send, status, error_dict(path, error), kept)
 
 
 async def send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]]) -> None:
@@ -155,16 +167,16 @@ async def send_json(send: Send, status: int, body: dict, headers: list[tuple[byt
     await send({"type": "http.response.body", "body": payload})
 
 
-async def send_error(send: Send, error: errors.RouterError) -> None:
+async def send_error(send: Send, error: errors.RouterError, path: str) -> None:
     headers = [(k.encode(), v.encode()) for k, v in error.headers().items()]
     # The client may still be sending a body we will not read: tell it the connection ends here.
     headers.append((b"connection", b"close"))
-    await send_json(send, error.status, error.to_dict(), headers)
+    await send_json(send, error.status, error_dict(path, error), headers)
 
 
 async def reject(
-    send: Send, error: errors.RouterError, request_id: str, key: KeyInfo, started: float
+    send: Send, error: errors.RouterError, request_id: str, key: KeyInfo, started: float, path: str
 ) -> None:
     """Answer an authenticated request refused here, leaving its history record."""
-    record_rejected(error, key=key, started=started, request_id=request_id)
-    await send_error(send, error)
+    record_rejected(error, key=key, started=started, request_id=request_id, endpoint=path[:40])
+    await send_error(send, error, path)

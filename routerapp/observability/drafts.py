@@ -36,6 +36,7 @@ class RecordDraft:
     model: str
     api_key_id: int | None
     stream: bool = False
+    endpoint: str = "/v1/chat/completions"
     status: str = "ok"
     http_status: int = 200
     error_type: str = ""

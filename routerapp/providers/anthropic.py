@@ -86,6 +86,13 @@ class AnthropicAdapter(Adapter):
         return headers
 
     def _payload(self, request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
+        native = request.native_body(self.kind)
+        if native is not None:
+            # A /v1/messages request goes as the client wrote it: every field Anthropic knows
+            # (cache_control, thinking, documents, server tools) arrives with its meaning.
+            payload = {**native, "model": upstream_model}
+            payload.pop("stream", None)
+            return encode_json({**payload, "stream": True} if stream else payload)
         max_tokens = int(self.provider.options.get("max_tokens") or DEFAULT_MAX_TOKENS)
         return encode_json(
             to_anthropic(request, upstream_model, stream=stream, default_max_tokens=max_tokens)
@@ -113,7 +120,9 @@ class AnthropicAdapter(Adapter):
         )
         if not isinstance(data.get("content"), list):
             raise malformed(self.provider.name, "no content")
-        return from_anthropic(data, request, upstream_model)
+        result = from_anthropic(data, request, upstream_model)
+        result.native = data
+        return result
 
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts

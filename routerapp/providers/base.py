@@ -83,6 +83,20 @@ def usage_of(prompt: Any, completion: Any, estimate: Callable[[], tuple[int, int
     )
 
 
+@dataclass(slots=True, frozen=True)
+class NativeBody:
+    """A request as the client sent it in a provider's own wire format (Anthropic's, from
+    /v1/messages), with the translated messages and params it stands for. The adapter of that
+    kind sends `body` itself, so nothing the translation cannot express is lost; once the router
+    has rewritten the request (optimizer, a stream's continuation) it no longer says the same and
+    the translation is sent instead."""
+
+    kind: str
+    body: dict[str, Any]
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+
+
 @dataclass(slots=True)
 class ChatRequest:
     """One chat request as the router sees it, already validated.
@@ -106,6 +120,18 @@ class ChatRequest:
     # the strategies in force once route() resolved them (routerapp.optimizer.switches).
     optimize_spec: str | None = None
     optimize: frozenset[str] = frozenset()
+    # The client-facing path the request came through, for the history (QueryRecord.endpoint).
+    endpoint: str = "/v1/chat/completions"
+    native: NativeBody | None = None
+
+    def native_body(self, kind: str) -> dict[str, Any] | None:
+        """The client's own body, for an adapter of `kind`, while the request is still unchanged."""
+        native = self.native
+        if native is None or native.kind != kind:
+            return None
+        if self.messages is not native.messages or self.params is not native.params:
+            return None
+        return native.body
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
         return ChatRequest(
@@ -120,6 +146,7 @@ class ChatRequest:
             task=self.task,
             optimize_spec=self.optimize_spec,
             optimize=self.optimize,
+            endpoint=self.endpoint,
         )
 
 
@@ -129,6 +156,9 @@ class ChatResult:
 
     body: dict[str, Any]
     usage: Usage
+    # The upstream's own answer when it speaks a client-facing format (an Anthropic message),
+    # returned as is by the endpoint of that format (/v1/messages).
+    native: dict[str, Any] | None = None
 
     @property
     def content(self) -> str:

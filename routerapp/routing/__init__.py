@@ -34,6 +34,7 @@ def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
         model=request.model,
         api_key_id=key.id if key else None,
         stream=request.stream,
+        endpoint=request.endpoint,
     )
 
 
@@ -44,6 +45,7 @@ def record_rejected(
     started: float,
     model: object = None,
     request_id: str | None = None,
+    endpoint: str = "/v1/chat/completions",
 ) -> str:
     """Leave a history record for a request refused before routing (an unusable body, say), and
     return its request id. Every interface that authenticates a caller calls this, so each request
@@ -52,9 +54,22 @@ def record_rejected(
         request_id=request_id or uuid.uuid4().hex,
         model=model if isinstance(model, str) else "(invalid request)",
         api_key_id=key.id if key else None,
+        endpoint=endpoint,
     )
     _record_failure(draft, error, started)
     return draft.request_id
+
+
+def record_answered(
+    *, key: KeyInfo | None, started: float, model: str, request_id: str, endpoint: str
+) -> None:
+    """Leave a history record for a request the router answered itself, with no deployment
+    (/v1/messages/count_tokens): no tokens spent, no cost."""
+    draft = RecordDraft(
+        request_id=request_id, model=model, api_key_id=key.id if key else None, endpoint=endpoint
+    )
+    draft.latency_ms = (time.perf_counter() - started) * 1000
+    writer.submit(draft)
 
 
 def _record_failure(
@@ -267,4 +282,4 @@ def _finish_stream(
         writer.submit(draft)
 
 
-__all__ = ["Completion", "StreamSession", "record_rejected", "route", "new_draft"]
+__all__ = ["Completion", "StreamSession", "record_answered", "record_rejected", "route", "new_draft"]

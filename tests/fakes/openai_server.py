@@ -24,7 +24,8 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "die_after=20;as=reset"   answer the first 20 requests, then fail every one (a deployment dying mid-run)
     "chunks=8;chunk_delay=20" stream shape; "words=..." sets the answer text
     "finish=length"           answer with that finish_reason
-    "tool=get_weather;arg=city:Paris,unit:c"   answer with that tool call (arguments as JSON, in that order)
+    "tool=get_weather;arg=city:Paris,unit:c"   answer with that tool call (arguments as JSON, in that order;
+                              streams: after the text, the call in three chunks)
 
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
 """
@@ -344,7 +345,23 @@ class FakeOpenAI:
             if delay:
                 await writer.drain()
                 await asyncio.sleep(delay)
-        event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        finish = "stop"
+        if "tool" in opts:
+            # The call's name first, its arguments in two pieces, as OpenAI streams them.
+            arguments = json.dumps(dict(p.split(":", 1) for p in opts.get("arg", "").split(",") if ":" in p))
+            call = {
+                "index": 0,
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": opts["tool"], "arguments": ""},
+            }
+            event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]})
+            half = len(arguments) // 2
+            for piece in (arguments[:half], arguments[half:]):
+                delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+                event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            finish = "tool_calls"
+        event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (req.get("stream_options") or {}).get("include_usage"):
             usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)}
             event({**base, "choices": [], "usage": usage})

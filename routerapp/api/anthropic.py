@@ -1,0 +1,112 @@
+"""Anthropic's Messages API under /v1/messages: thin; translation lives in routerapp.anthropic_format,
+routing in routerapp.routing.route(), as for /v1/chat/completions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router
+
+from routerapp import anthropic_format, errors
+from routerapp.api.auth import client_key, request_started, v1_auth
+from routerapp.api.openai import json_response, read_body, request_id_of
+from routerapp.ensembling import EnsembleStream
+from routerapp.providers.base import NativeBody
+from routerapp.routing import Completion, StreamSession, record_answered, record_rejected, route
+from routerapp.routing.cached import CachedStream
+from routerapp.routing.table import tables
+from routerapp.validation import ROUTER_OPTIONS, chat_request, parse_body
+
+router = Router(tags=["anthropic"], auth=v1_auth)
+
+ENDPOINT = "/v1/messages"
+
+
+@router.post("/messages")
+async def messages(request: HttpRequest):
+    started = request_started(request)
+    key = client_key(request)
+    request_id = request_id_of(request)
+    data: dict = {}
+    try:
+        data = parse_body(read_body(request), request.headers.get("content-type"))
+        chat = chat_request(anthropic_format.chat_body(data), request_id=request_id)
+        chat.endpoint = ENDPOINT
+        native = {k: v for k, v in data.items() if k not in ROUTER_OPTIONS or k == "metadata"}
+        chat.native = NativeBody("anthropic", native, chat.messages, chat.params)
+    except errors.RouterError as exc:
+        record_rejected(
+            exc, key=key, started=started, model=data.get("model"), request_id=request_id, endpoint=ENDPOINT
+        )
+        raise
+    outcome = await route(chat, key=key, started=started)
+    headers = {
+        "x-request-id": chat.request_id,
+        "request-id": chat.request_id,  # the header the Anthropic SDK reads (`_request_id`)
+        "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
+        "x-router-deployment": outcome.deployment_label,
+    }
+    dropped = anthropic_format.dropped_fields(data)
+    if isinstance(outcome, Completion):
+        native_answer = outcome.result.native
+        if native_answer is not None:
+            body = {**native_answer, "model": chat.model}
+        else:
+            body = anthropic_format.message(outcome.body, chat.model)
+            if dropped:
+                headers["x-router-dropped-params"] = ",".join(dropped)
+        return json_response(body, headers=headers)
+    if dropped and not (
+        isinstance(outcome, StreamSession) and outcome.opened.call.adapter.kind == "anthropic"
+    ):
+        headers["x-router-dropped-params"] = ",".join(dropped)
+    headers["cache-control"] = "no-cache"
+    headers["x-accel-buffering"] = "no"
+    prompt_tokens = outcome.attempter.prompt_tokens if isinstance(outcome, StreamSession) else 0
+    encoder = anthropic_format.StreamEncoder(chat.model, input_tokens=prompt_tokens)
+    return StreamingHttpResponse(sse(outcome, encoder), content_type="text/event-stream", headers=headers)
+
+
+async def sse(
+    session: StreamSession | EnsembleStream | CachedStream, encoder: anthropic_format.StreamEncoder
+) -> AsyncIterator[bytes]:
+    """Anthropic's event stream; a broken stream ends with an `error` event, never message_stop."""
+    try:
+        async for chunk in session:
+            for event in encoder.feed(chunk):
+                yield event
+    except errors.RouterError as exc:
+        yield encoder.error(exc)
+        return
+    for event in encoder.finish():
+        yield event
+
+
+@router.post("/messages/count_tokens")
+async def count_tokens(request: HttpRequest):
+    """The prompt's token count, estimated the way the router estimates prompts (~4 characters a
+    token) for every kind of deployment: a budget check for clients, not a bill."""
+    started = request_started(request)
+    key = client_key(request)
+    request_id = request_id_of(request)
+    endpoint = ENDPOINT + "/count_tokens"
+    data: dict = {}
+    try:
+        data = parse_body(read_body(request), request.headers.get("content-type"))
+        # count_tokens takes no max_tokens; the translation insists on one (Anthropic requires it).
+        body = anthropic_format.chat_body({**data, "max_tokens": 1})
+        table = await tables.get()
+        if not table.has_model(body["model"]) or not key.may_use(body["model"]):
+            raise errors.ModelNotFoundError(
+                f"The model '{body['model']}' does not exist or you do not have access to it.", param="model"
+            )
+    except errors.RouterError as exc:
+        record_rejected(
+            exc, key=key, started=started, model=data.get("model"), request_id=request_id, endpoint=endpoint
+        )
+        raise
+    record_answered(key=key, started=started, model=body["model"], request_id=request_id, endpoint=endpoint)
+    return json_response(
+        {"input_tokens": anthropic_format.count_tokens(body)}, headers={"request-id": request_id}
+    )
