@@ -225,6 +225,7 @@ def member_requests(request: ChatRequest, ensemble: EnsembleInfo) -> list[tuple[
             request_id=f"{request.request_id}-{index}",
             timeout_s=request.timeout_s,
             num_retries=request.num_retries,
+            drop_params=request.drop_params,
         )
         out.append((model, model if not repeat else f"{model}#{repeat + 1}", member))
     return out

@@ -145,6 +145,12 @@ class ModelNotFoundError(InvalidRequestError):
     code = "model_not_found"
 
 
+class UnsupportedParamError(InvalidRequestError):
+    """A field the chosen deployment cannot honour (routerapp.providers.fields)."""
+
+    code = "unsupported_parameter"
+
+
 class RequestTooLargeError(InvalidRequestError):
     status = 413
     code = "request_too_large"

@@ -87,6 +87,9 @@ class ModelGroup(models.Model):
     optimize = models.JSONField(default=list, blank=True)
     cache_ttl_s = models.FloatField(null=True, blank=True)
     cache_any_temperature = models.BooleanField(default=False)
+    # Fields a deployment cannot honour are left out (and listed in x-router-dropped-params)
+    # instead of refused with a 400 (routerapp.providers.fields).
+    drop_params = models.BooleanField(default=False)
     # Learned routing (strategy `learned`): how much one point of quality (0–1) is worth against the
     # relative cost (λ) and relative latency (μ) of a deployment, see routerapp.optimizer.chooser.
     cost_weight = models.FloatField(default=0.1)

@@ -222,6 +222,8 @@ class ModelGroupSettings(RowSettings):
     # The response cache: how long an answer is kept, and whether answers at temperature > 0 are too.
     cache_ttl_s: Number | None = None
     cache_any_temperature: bool = False
+    # Leave out request fields a deployment cannot honour instead of refusing the request.
+    drop_params: bool = False
 
     @field_validator("optimize", mode="before")
     @classmethod

@@ -28,7 +28,7 @@ from routerapp.errors import InvalidRequestError
 from routerapp.providers.base import ChatRequest
 
 # Router-only options a client may send in the body (the OpenAI SDK's `extra_body`); not forwarded.
-ROUTER_OPTIONS = ("timeout", "num_retries", "metadata", "optimize")
+ROUTER_OPTIONS = ("timeout", "num_retries", "metadata", "optimize", "drop_params")
 # Deeper JSON than this is refused before validation: no real request nests so deep, and
 # recursive code further on (adapters, token estimates, upstreams) should never meet it.
 MAX_NESTING = 64
@@ -232,6 +232,8 @@ class ChatCompletionIn(Open):
     metadata: dict[str, Any] | None = None
     # Optimizer switches for this request (routerapp.optimizer.switches): "compress,-cache" or a list.
     optimize: StrictStr | list[StrictStr] | None = None
+    # Leave out what the chosen deployment cannot honour rather than refuse (LiteLLM's name).
+    drop_params: StrictBool | None = None
 
     @model_validator(mode="after")
     def _limits(self) -> ChatCompletionIn:
@@ -305,6 +307,7 @@ def chat_request(data: dict[str, Any], *, request_id: str | None = None) -> Chat
         include_usage=include_usage,
         timeout_s=body.timeout,
         num_retries=body.num_retries,
+        drop_params=bool(body.drop_params),
         optimize_spec=",".join(body.optimize) if isinstance(body.optimize, list) else body.optimize,
         **extra,
     )

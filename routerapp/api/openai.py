@@ -64,6 +64,9 @@ async def chat_completions(request: HttpRequest):
         "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
         "x-router-deployment": outcome.deployment_label,
     }
+    dropped = getattr(getattr(outcome, "draft", None), "dropped_params", ())
+    if dropped:
+        headers["x-router-dropped-params"] = ",".join(dropped)
     if isinstance(outcome, Completion):
         return json_response(outcome.body, headers=headers)
     headers["cache-control"] = "no-cache"

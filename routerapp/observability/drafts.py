@@ -61,6 +61,8 @@ class RecordDraft:
     quality_problems: tuple[str, ...] = ()
     judge_pending: bool = False
     attempts: list[AttemptDraft] = field(default_factory=list)
+    # Request fields left out because the deployment refuses them and drop_params was on.
+    dropped_params: tuple[str, ...] = ()
     ensemble: dict[str, Any] | None = None  # ensembles: see QueryRecord.ensemble
     created_at: Any = field(default_factory=timezone.now)
     # The request's spans (observability.tracing), stored as Span rows in the same batch.

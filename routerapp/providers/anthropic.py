@@ -68,6 +68,12 @@ ERROR_STATUSES = {
     "overloaded_error": 529,
 }
 
+# OpenAI's reasoning_effort as an extended-thinking budget (LiteLLM's mapping; 1024 is Anthropic's
+# smallest budget).
+THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
+# The forced tool a JSON response_format becomes; its input is the answer, returned as content.
+JSON_TOOL = "json_response"
+
 
 class AnthropicAdapter(Adapter):
     OPTIONS = frozenset({"max_tokens"})
@@ -178,25 +184,64 @@ def to_anthropic(
         choice = _tool_choice(params.get("tool_choice"), params.get("parallel_tool_calls"))
         if choice:
             payload["tool_choice"] = choice
+    json_tool = _json_tool(params.get("response_format"))
+    if json_tool is not None:
+        if params.get("tools"):
+            raise errors.UnsupportedParamError(
+                "response_format with tools: Anthropic answers in JSON through a forced tool call, "
+                "which leaves no room for the request's own tools",
+                param="response_format",
+            )
+        payload["tools"] = [json_tool]
+        payload["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
+    effort = params.get("reasoning_effort")
+    if effort in THINKING_BUDGETS:
+        budget = THINKING_BUDGETS[effort]
+        payload["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        # Anthropic counts the thinking inside max_tokens, which must exceed the budget; OpenAI's
+        # max_tokens meant the answer, so the budget comes on top of it.
+        if payload["max_tokens"] <= budget:
+            payload["max_tokens"] += budget
     if stream:
         payload["stream"] = True
     return payload
 
 
-def translate_messages(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+def _json_tool(response_format: Any) -> dict[str, Any] | None:
+    """OpenAI's JSON response_format as the one tool Anthropic is made to call."""
+    if not isinstance(response_format, dict) or response_format.get("type") not in (
+        "json_object",
+        "json_schema",
+    ):
+        return None
+    spec = response_format.get("json_schema") or {}
+    tool: dict[str, Any] = {
+        "name": JSON_TOOL,
+        "description": spec.get("description") or "Answer with this JSON object.",
+        "input_schema": spec.get("schema") or {"type": "object"},
+    }
+    return tool
+
+
+def answers_in_json(request: ChatRequest) -> bool:
+    return _json_tool(request.params.get("response_format")) is not None
+
+
+def translate_messages(
+    messages: list[dict[str, Any]],
+) -> tuple[str | list[dict[str, Any]], list[dict[str, Any]]]:
     """Split OpenAI messages into Anthropic's top-level system text and alternating turns.
 
     Anthropic takes the system prompt outside the conversation and rejects two turns of the same role
     in a row, which OpenAI allows (and which tool results, sent as user turns, produce naturally).
     """
-    system_parts: list[str] = []
+    system_parts: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for message in messages:
         role = message.get("role")
         if role in ("system", "developer"):
-            text = message_text(message)
-            if text:
-                system_parts.append(text)
+            blocks = _content_blocks(message.get("content"))
+            system_parts.extend(block for block in blocks if block["type"] == "text")
             continue
         if role == "tool":
             role, blocks = "user", [_tool_result(message)]
@@ -222,9 +267,15 @@ def translate_messages(messages: list[dict[str, Any]]) -> tuple[str, list[dict[s
         )
     for turn in turns:
         # The common case stays in its plain form: one text block is sent as a string.
-        if len(turn["content"]) == 1 and turn["content"][0]["type"] == "text":
+        if (
+            len(turn["content"]) == 1
+            and turn["content"][0]["type"] == "text"
+            and "cache_control" not in turn["content"][0]
+        ):
             turn["content"] = turn["content"][0]["text"]
-    return "\n\n".join(system_parts), turns
+    if any("cache_control" in block for block in system_parts):
+        return system_parts, turns  # a cache breakpoint needs the blocks
+    return "\n\n".join(block.get("text", "") for block in system_parts), turns
 
 
 def _content_blocks(content: Any) -> list[dict[str, Any]]:
@@ -235,9 +286,15 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
         if not isinstance(part, dict):
             continue
         if part.get("type") == "text" and part.get("text"):
-            blocks.append({"type": "text", "text": part["text"]})
+            block: dict[str, Any] = {"type": "text", "text": part["text"]}
         elif part.get("type") == "image_url":
-            blocks.append(_image_block(part.get("image_url")))
+            block = _image_block(part.get("image_url"))
+        else:
+            continue
+        # Prompt caching: Anthropic's own marker on a content part, passed on as it came.
+        if isinstance(part.get("cache_control"), dict):
+            block["cache_control"] = part["cache_control"]
+        blocks.append(block)
     return blocks
 
 
@@ -282,6 +339,8 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     }
     if function.get("description"):
         out["description"] = function["description"]
+    if isinstance(tool.get("cache_control"), dict):
+        out["cache_control"] = tool["cache_control"]
     return out
 
 
@@ -302,6 +361,17 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
 
 def from_anthropic(data: dict[str, Any], request: ChatRequest, upstream_model: str) -> ChatResult:
     text = "".join(block.get("text") or "" for block in data["content"] if block.get("type") == "text")
+    reasoning = "".join(
+        block.get("thinking") or "" for block in data["content"] if block.get("type") == "thinking"
+    )
+    json_answer = answers_in_json(request)
+    if json_answer:
+        # The forced tool's input is the JSON answer the client asked for, as message content.
+        text = "".join(
+            orjson.dumps(block.get("input") or {}).decode()
+            for block in data["content"]
+            if block.get("type") == "tool_use" and block.get("name") == JSON_TOOL
+        )
     tool_calls = [
         {
             "id": block.get("id") or "",
@@ -312,22 +382,27 @@ def from_anthropic(data: dict[str, Any], request: ChatRequest, upstream_model: s
             },
         }
         for block in data["content"]
-        if block.get("type") == "tool_use"
+        if block.get("type") == "tool_use" and not json_answer
     ]
     raw_usage = data.get("usage")
     if isinstance(raw_usage, dict) and raw_usage.get("input_tokens") is not None:
         usage = Usage(_input_tokens(raw_usage), counted(raw_usage.get("output_tokens")) or 0)
     else:
         usage = Usage(estimate_prompt_tokens(request.messages), estimate_tokens(text), estimated=True)
-    extra: dict[str, Any] | None = None
+    extra: dict[str, Any] = {}
     if tool_calls:
         # OpenAI sends null content alongside tool calls when the model said nothing else.
         extra = {"tool_calls": tool_calls} if text else {"tool_calls": tool_calls, "content": None}
+    if reasoning:
+        extra["reasoning_content"] = reasoning
+    finish_reason = FINISH_REASONS.get(data.get("stop_reason") or "", "stop")
+    if json_answer and finish_reason == "tool_calls":
+        finish_reason = "stop"
     body = chat_completion(
         id=completion_id(),
         model=data.get("model") or upstream_model,
         content=text,
-        finish_reason=FINISH_REASONS.get(data.get("stop_reason") or "", "stop"),
+        finish_reason=finish_reason,
         usage=usage,
         extra_message=extra,
     )
@@ -374,6 +449,8 @@ class _StreamTranslator:
         self.stopped = False
         # Anthropic numbers every content block; OpenAI numbers only the tool calls.
         self.tool_indexes: dict[int, int] = {}
+        # A JSON response_format: the forced tool's input streams as the answer's content.
+        self.json_answer = answers_in_json(request)
 
     def chunk(self, delta: dict[str, Any] | None = None, finish_reason: str | None = None) -> ChatChunk:
         data = chunk_dict(
@@ -392,7 +469,9 @@ class _StreamTranslator:
             out.append(self.chunk({"role": "assistant", "content": ""}))
         if kind == "content_block_start":
             block = event.get("content_block") or {}
-            if block.get("type") == "tool_use":
+            if block.get("type") == "tool_use" and self.json_answer:
+                pass  # its input_json_delta events are the content
+            elif block.get("type") == "tool_use":
                 index = self.tool_indexes.setdefault(int(event.get("index") or 0), len(self.tool_indexes))
                 call = {"index": index, "id": block.get("id") or "", "type": "function"}
                 call["function"] = {"name": block.get("name") or "", "arguments": ""}
@@ -404,15 +483,22 @@ class _StreamTranslator:
             if delta.get("type") == "text_delta" and delta.get("text"):
                 out.append(self._text(delta["text"]))
             elif delta.get("type") == "input_json_delta" and delta.get("partial_json"):
-                index = self.tool_indexes.get(int(event.get("index") or 0), 0)
-                call = {"index": index, "function": {"arguments": delta["partial_json"]}}
-                out.append(self.chunk({"tool_calls": [call]}))
-            # thinking_delta and signature_delta have no place in OpenAI's chunk format: dropped.
+                if self.json_answer:
+                    out.append(self._text(delta["partial_json"]))
+                else:
+                    index = self.tool_indexes.get(int(event.get("index") or 0), 0)
+                    call = {"index": index, "function": {"arguments": delta["partial_json"]}}
+                    out.append(self.chunk({"tool_calls": [call]}))
+            elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                out.append(self.chunk({"reasoning_content": delta["thinking"]}))
+            # signature_delta has no place in OpenAI's chunk format.
         elif kind == "message_delta":
             self._take_usage(event.get("usage"))
             stop_reason = (event.get("delta") or {}).get("stop_reason")
             if stop_reason and self.finish_reason is None:
                 self.finish_reason = FINISH_REASONS.get(stop_reason, "stop")
+                if self.json_answer and self.finish_reason == "tool_calls":
+                    self.finish_reason = "stop"
                 out.append(self.chunk(finish_reason=self.finish_reason))
         elif kind == "message_stop":
             self.stopped = True

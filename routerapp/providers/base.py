@@ -133,6 +133,9 @@ class ChatRequest:
             return None
         return native.body
 
+    # Leave out the fields a deployment refuses instead of failing (routerapp.providers.fields).
+    drop_params: bool = False
+
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
         return ChatRequest(
             model=self.model,
@@ -147,6 +150,7 @@ class ChatRequest:
             optimize_spec=self.optimize_spec,
             optimize=self.optimize,
             endpoint=self.endpoint,
+            drop_params=self.drop_params,
         )
 
 

@@ -71,10 +71,14 @@ class OllamaAdapter(Adapter):
             raise malformed(self.provider.name, "no message")
         text = data["message"].get("content") or ""
         tool_calls = [_tool_call(call) for call in data["message"].get("tool_calls") or ()]
+        if request.params.get("parallel_tool_calls") is False:
+            tool_calls = tool_calls[:1]  # Ollama has no switch for it: the first call is the one
         usage = _usage(data, request, text)
-        extra: dict[str, Any] | None = None
+        extra: dict[str, Any] = {}
         if tool_calls:
             extra = {"tool_calls": tool_calls} if text else {"tool_calls": tool_calls, "content": None}
+        if data["message"].get("thinking"):
+            extra["reasoning_content"] = data["message"]["thinking"]
         body_out = chat_completion(
             id=completion_id(),
             model=data.get("model") or upstream_model,
@@ -114,11 +118,15 @@ class OllamaAdapter(Adapter):
                     started = True
                     yield chunk({"role": "assistant", "content": ""})
                 message = obj.get("message") or {}
+                if message.get("thinking"):
+                    yield chunk({"reasoning_content": message["thinking"]})
                 if message.get("content"):
                     text_parts.append(message["content"])
                     yield chunk({"content": message["content"]})
                 # Ollama sends each tool call whole, in one line.
                 calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
+                if request.params.get("parallel_tool_calls") is False:
+                    calls = calls[: max(0, 1 - tool_count)]
                 if calls:
                     for offset, call in enumerate(calls):
                         call["index"] = tool_count + offset
@@ -160,8 +168,17 @@ def to_ollama(
         payload["format"] = "json"
     elif response_format.get("type") == "json_schema":
         payload["format"] = (response_format.get("json_schema") or {}).get("schema") or "json"
-    if params.get("tools"):
-        payload["tools"] = params["tools"]  # Ollama accepts OpenAI's tool schema as is.
+    # Ollama accepts OpenAI's tool schema as is; it has no tool_choice, but "none" means no tools.
+    # (A forcing tool_choice is refused before this: routerapp.providers.fields.)
+    if params.get("tools") and params.get("tool_choice") != "none":
+        payload["tools"] = params["tools"]
+    think = params.get("think")
+    if think is None and params.get("reasoning_effort"):
+        # Ollama's think takes true/false, or a level for the models that have levels.
+        effort = params["reasoning_effort"]
+        think = False if effort == "minimal" else effort
+    if think is not None:
+        payload["think"] = think
     if provider_options.get("keep_alive") is not None:
         payload["keep_alive"] = provider_options["keep_alive"]
     return payload

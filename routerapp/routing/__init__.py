@@ -147,7 +147,7 @@ async def route(
             prompt_tokens=estimate_prompt_tokens(request.messages),
         )
         if request.stream:
-            opened, _ = await attempter.run(lambda call: open_stream(call, request))
+            opened, _ = await attempter.run(lambda call: open_stream(call, call.request))
             return StreamSession(
                 attempter=attempter,
                 opened=opened,
@@ -156,7 +156,7 @@ async def route(
                 started=started,
                 on_finish=lambda session, error: _finish_stream(session, error, key, submit, plan),
             )
-        result, call = await attempter.run(lambda call: _complete(call, request))
+        result, call = await attempter.run(lambda call: _complete(call, call.request))
     except errors.RouterError as exc:
         # An error response reports the router's own time too: for a 429 or a "cooling down" 503
         # that is all of it.

@@ -32,7 +32,7 @@ from django.conf import settings
 from routerapp import errors
 from routerapp.observability.drafts import AttemptDraft, RecordDraft
 from routerapp.observability.tracing import record_span, span
-from routerapp.providers import adapter_for
+from routerapp.providers import adapter_for, fields
 from routerapp.providers.base import Adapter, ChatRequest, Timeouts
 from routerapp.providers.redact import redact
 from routerapp.routing import breaker, limits
@@ -55,6 +55,8 @@ class Call:
     adapter: Adapter
     timeouts: Timeouts
     retry: int
+    # The request as this deployment receives it: fields it refuses dropped (providers.fields).
+    request: ChatRequest
     # Set once the upstream answered (streams: sent their first chunk).
     begin: float = 0.0
     latency_ms: float | None = None
@@ -122,6 +124,8 @@ class Attempter:
         self._min_cooldown: float | None = None
         # The reservation of each deployment that answered, settled once its real usage is known.
         self._reservations: dict[int, limits.Reservation] = {}
+        # The first deployment that refused a field of the request, if none could take it.
+        self._refusal: errors.UnsupportedParamError | None = None
 
     # The plan: which deployment to try next.
 
@@ -208,8 +212,14 @@ class Attempter:
             message += f"; last upstream error: {self.last_error.message}"
         return errors.DeadlineExceededError(message)
 
-    async def run(self, call: Callable[[Call], Awaitable[T]]) -> tuple[T, Call]:
-        """Try deployments in plan order until `call` succeeds; raise the decisive error otherwise."""
+    async def run(
+        self, call: Callable[[Call], Awaitable[T]], request: ChatRequest | None = None
+    ) -> tuple[T, Call]:
+        """Try deployments in plan order until `call` succeeds; raise the decisive error otherwise.
+
+        `request` (default: the attempter's) is fitted to each deployment and given to `call` as
+        `Call.request`; a stream's continuation passes its own."""
+        request = request or self.request
         # next() on self._plan at every step rather than a for loop over it: jump() replaces the
         # plan mid-walk, and a for loop would go on with the old one.
         while (step := next(self._plan, None)) is not None:
@@ -217,7 +227,7 @@ class Attempter:
             if self.remaining() <= 0:
                 limits.settle(deployment, reservation, 0)  # nothing will be sent: give the room back
                 raise self._deadline_error()
-            result = await self._try_deployment(group, deployment, reservation, call)
+            result = await self._try_deployment(group, deployment, reservation, call, request)
             if result is not None:
                 return result
         raise self._exhausted()
@@ -228,7 +238,22 @@ class Attempter:
         deployment: DeploymentInfo,
         reservation: limits.Reservation,
         call: Callable[[Call], Awaitable[T]],
+        request: ChatRequest,
     ) -> tuple[T, Call] | None:
+        try:
+            fitted, dropped = fields.fit(
+                request,
+                kind=deployment.provider.kind,
+                deployment=deployment.label,
+                drop=request.drop_params or group.drop_params,
+            )
+        except errors.UnsupportedParamError as exc:
+            # Another deployment (another kind) may honour the field: skip this one, blamelessly.
+            self._skip(deployment, "unsupported_param")
+            self._refusal = self._refusal or exc
+            limits.settle(deployment, reservation, 0)
+            breaker.release_probe(deployment.id)
+            return None
         adapter = adapter_for(deployment.provider)
         num_retries = self.request.num_retries if self.request.num_retries is not None else group.num_retries
         strategy = get_strategy(group.strategy)
@@ -243,7 +268,7 @@ class Attempter:
                     return None
                 reservation = room
             timeouts = timeouts_for(group, deployment, self.remaining())
-            attempt = Call(deployment, group, adapter, timeouts, retry)
+            attempt = Call(deployment, group, adapter, timeouts, retry, fitted)
             begin = time.perf_counter()
             breaker.record_attempt(deployment)
             strategy.started(deployment)
@@ -303,6 +328,7 @@ class Attempter:
             breaker.record_success(deployment)
             if group is not self.requested:
                 self.draft.fallback_used = True
+            self.draft.dropped_params = dropped
             if not self.request.stream:
                 self._record(attempt, begin, elapsed, None)
                 strategy.finished(deployment, latency_ms=attempt.latency_ms, ok=True)
@@ -370,6 +396,8 @@ class Attempter:
     def _exhausted(self) -> errors.RouterError:
         if self.last_error is not None:
             return self.last_error
+        if self._refusal is not None:
+            return self._refusal
         name = self.requested.name
         if not self.requested.deployments:
             return errors.ProviderUnavailableError(f"model '{name}' has no enabled deployments", status=503)

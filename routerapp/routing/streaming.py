@@ -228,7 +228,7 @@ class StreamSession:
         if prefix:
             messages.append({"role": "assistant", "content": prefix})
         continuation = self.request.with_messages(messages)
-        opened, _ = await self.attempter.run(lambda call: open_stream(call, continuation))
+        opened, _ = await self.attempter.run(lambda call: open_stream(call, call.request), continuation)
         return opened
 
     def _segment_usage(self, opened: StreamOpen, text: list[str], reported: Usage | None) -> Usage:

@@ -71,6 +71,7 @@ class GroupInfo:
     optimize: tuple[str, ...] = ()  # a switch spec (routerapp.optimizer.switches)
     cache_ttl_s: float | None = None
     cache_any_temperature: bool = False
+    drop_params: bool = False
     # Learned routing: λ and μ of the objective, and the judge (routerapp.optimizer).
     cost_weight: float = 0.1
     latency_weight: float = 0.0
@@ -211,6 +212,7 @@ def load_table() -> RoutingTable:
             optimize=tuple(spec.optimize),
             cache_ttl_s=spec.cache_ttl_s,
             cache_any_temperature=spec.cache_any_temperature,
+            drop_params=spec.drop_params,
             cost_weight=spec.cost_weight,
             latency_weight=spec.latency_weight,
             judge_model=spec.judge_model,

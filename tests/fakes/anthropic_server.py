@@ -40,7 +40,8 @@ HTTP_ERRORS: dict[str, tuple[int, str, str, dict[str, str]]] = {
 
 
 class FakeAnthropic(RecordingFake):
-    """Behaviours: "answer" (JSON or SSE, as the request asks), "tool_use", any key of HTTP_ERRORS,
+    """Behaviours: "answer" (JSON or SSE, as the request asks), "tool_use" (a call of `tool_name`),
+    "thinking" (a thinking block before the text), any key of HTTP_ERRORS,
     "truncated" (a stream that stops before message_stop), "error_event" (a stream that reports
     `stream_error_type` midway), "slow" (waits `delay` seconds or until the client hangs up)."""
 
@@ -50,6 +51,8 @@ class FakeAnthropic(RecordingFake):
         self.stop_reason = "end_turn"
         self.usage: dict[str, int] = {"input_tokens": 21, "output_tokens": 9}
         self.stream_error_type = "overloaded_error"
+        self.tool_name = "get_weather"
+        self.thinking = "Let me think about it."
 
     async def respond(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["method"] != "POST" or scope["path"] != "/v1/messages":
@@ -69,10 +72,12 @@ class FakeAnthropic(RecordingFake):
 
     def _message(self, request: dict[str, Any]) -> dict[str, Any]:
         content: list[dict[str, Any]] = [{"type": "text", "text": self.reply}]
+        if self.behaviour == "thinking":
+            content.insert(0, {"type": "thinking", "thinking": self.thinking, "signature": "sig01"})
         stop_reason = self.stop_reason
         if self.behaviour == "tool_use":
             content.append(
-                {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}
+                {"type": "tool_use", "id": "toolu_01", "name": self.tool_name, "input": {"city": "Paris"}}
             )
             stop_reason = "tool_use"
         return {
@@ -96,16 +101,43 @@ class FakeAnthropic(RecordingFake):
         start_usage = {"input_tokens": self.usage["input_tokens"], "output_tokens": 1}
         message = {**self._message(request), "content": [], "stop_reason": None, "usage": start_usage}
         await event("message_start", {"type": "message_start", "message": message})
+        text_index = 0
+        if self.behaviour == "thinking":
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+            await event(
+                "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+            )
+            for part in (self.thinking[:5], self.thinking[5:]):
+                delta = {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "thinking_delta", "thinking": part},
+                }
+                await event("content_block_delta", delta)
+            signature = {"type": "signature_delta", "signature": "sig01"}
+            await event(
+                "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": signature}
+            )
+            await event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            text_index = 1
         await event(
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": text_index,
+                "content_block": {"type": "text", "text": ""},
+            },
         )
         await event("ping", {"type": "ping"})
         # Word by word, so the adapter has to pass several deltas through.
         words = self.reply.split(" ")
         for position, word in enumerate(words):
             text = word if position == len(words) - 1 else word + " "
-            delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
+            delta = {
+                "type": "content_block_delta",
+                "index": text_index,
+                "delta": {"type": "text_delta", "text": text},
+            }
             await event("content_block_delta", delta)
             if self.behaviour == "truncated" and position == 0:
                 await send({"type": "http.response.body", "body": b""})  # ends the body cleanly, mid-answer
@@ -114,10 +146,10 @@ class FakeAnthropic(RecordingFake):
                 await event("error", _error(self.stream_error_type, "Overloaded"))
                 await send({"type": "http.response.body", "body": b""})
                 return
-        await event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        await event("content_block_stop", {"type": "content_block_stop", "index": text_index})
         stop_reason = self.stop_reason
         if self.behaviour == "tool_use":
-            block = {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {}}
+            block = {"type": "tool_use", "id": "toolu_01", "name": self.tool_name, "input": {}}
             await event(
                 "content_block_start", {"type": "content_block_start", "index": 1, "content_block": block}
             )

@@ -21,11 +21,13 @@ HTTP_ERRORS: dict[str, tuple[int, str]] = {
 
 # Ollama names no tool call and sends the arguments as an object, not a JSON string.
 _TOOL_CALL = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+_OTHER_CALL = {"function": {"name": "get_time", "arguments": {"city": "Paris"}}}
 
 
 class FakeOllama(RecordingFake):
     """Behaviours: "answer" (JSON or NDJSON, as the request asks; Ollama streams unless told not to),
-    "length" (stopped by num_predict), "no_counts" (omits the token counts), "tool_call", any key of
+    "length" (stopped by num_predict), "no_counts" (omits the token counts), "tool_call", "tool_calls"
+    (two calls at once), "thinking" (a `thinking` text before the answer), any key of
     HTTP_ERRORS, "truncated" (a stream without its done line), "error_line" (a stream that reports an
     error midway), "slow" (waits `delay` seconds or until the client hangs up)."""
 
@@ -34,6 +36,7 @@ class FakeOllama(RecordingFake):
         self.reply = "Hello from the fake llama."
         self.prompt_eval_count = 17
         self.eval_count = 8
+        self.thinking = "Hmm, a greeting."
 
     async def respond(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["method"] != "POST" or scope["path"] != "/api/chat":
@@ -50,9 +53,14 @@ class FakeOllama(RecordingFake):
             await self._stream(send, request)
         else:
             answer = {**self._line(request, self.reply), **self._final()}
-            if self.behaviour == "tool_call":
-                answer["message"] = {"role": "assistant", "content": "", "tool_calls": [_TOOL_CALL]}
+            if self.behaviour in ("tool_call", "tool_calls"):
+                answer["message"] = {"role": "assistant", "content": "", "tool_calls": self._calls()}
+            if self.behaviour == "thinking":
+                answer["message"]["thinking"] = self.thinking
             await send_json(send, 200, answer)
+
+    def _calls(self) -> list[dict[str, Any]]:
+        return [_TOOL_CALL, _OTHER_CALL] if self.behaviour == "tool_calls" else [_TOOL_CALL]
 
     def _line(self, request: dict[str, Any], content: str) -> dict[str, Any]:
         return {
@@ -80,6 +88,12 @@ class FakeOllama(RecordingFake):
                 {"type": "http.response.body", "body": json.dumps(data).encode() + b"\n", "more_body": True}
             )
 
+        if self.behaviour == "thinking":
+            thinking = {
+                **self._line(request, ""),
+                "message": {"role": "assistant", "content": "", "thinking": self.thinking},
+            }
+            await line(thinking)
         words = self.reply.split(" ")
         for position, word in enumerate(words):
             await line(self._line(request, word if position == len(words) - 1 else word + " "))
@@ -90,8 +104,8 @@ class FakeOllama(RecordingFake):
                 await line({"error": "an error was encountered while running the model: unexpected EOF"})
                 await send({"type": "http.response.body", "body": b""})
                 return
-        if self.behaviour == "tool_call":
-            message = {"role": "assistant", "content": "", "tool_calls": [_TOOL_CALL]}
+        if self.behaviour in ("tool_call", "tool_calls"):
+            message = {"role": "assistant", "content": "", "tool_calls": self._calls()}
             await line({**self._line(request, ""), "message": message})
         await line({**self._line(request, ""), **self._final()})
         await send({"type": "http.response.body", "body": b""})

@@ -363,3 +363,96 @@ def test_the_prompt_too_long_message_reaches_the_client(fake: FakeAnthropic, bas
 
     assert "prompt is too long" in info.value.message
     assert not info.value.retryable
+
+
+# Fidelity (routerapp.providers.fields): what OpenAI fields become for Anthropic.
+
+JSON_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "weather",
+        "schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+def test_a_json_response_format_is_a_forced_tool_whose_input_is_the_content(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    fake.behaviour, fake.tool_name = "tool_use", "json_response"
+    result = complete(create_provider(base_url), create_request(response_format=JSON_FORMAT))
+
+    sent = fake.last_request
+    assert sent["tool_choice"] == {"type": "tool", "name": "json_response"}
+    assert sent["tools"][0]["input_schema"] == JSON_FORMAT["json_schema"]["schema"]
+    message = result.body["choices"][0]["message"]
+    assert message["content"] == '{"city":"Paris"}' and "tool_calls" not in message
+    assert result.finish_reason == "stop"
+
+
+def test_a_streamed_json_answer_arrives_as_content(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour, fake.tool_name = "tool_use", "json_response"
+    chunks = stream(
+        create_provider(base_url), create_request(stream=True, response_format={"type": "json_object"})
+    )
+
+    assert fake.last_request["tools"][0]["input_schema"] == {"type": "object"}
+    text = "".join(c.text for c in chunks)
+    assert text.endswith('{"city": "Paris"}')
+    assert not any(c.data["choices"] and c.data["choices"][0]["delta"].get("tool_calls") for c in chunks)
+    assert [c.finish_reason for c in chunks if c.finish_reason] == ["stop"]
+
+
+def test_reasoning_effort_is_a_thinking_budget_and_thinking_comes_back_as_reasoning_content(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    fake.behaviour = "thinking"
+    result = complete(create_provider(base_url), create_request(reasoning_effort="medium", max_tokens=1000))
+
+    assert fake.last_request["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert fake.last_request["max_tokens"] == 3048  # the budget on top of the answer's tokens
+    message = result.body["choices"][0]["message"]
+    assert message["reasoning_content"] == fake.thinking
+    assert message["content"] == fake.reply
+
+
+def test_streamed_thinking_arrives_as_reasoning_content_deltas(fake: FakeAnthropic, base_url: str) -> None:
+    fake.behaviour = "thinking"
+    chunks = stream(create_provider(base_url), create_request(stream=True, reasoning_effort="low"))
+
+    deltas = [c.data["choices"][0]["delta"] for c in chunks if c.data["choices"]]
+    assert "".join(d.get("reasoning_content") or "" for d in deltas) == fake.thinking
+    assert "".join(c.text for c in chunks) == fake.reply
+
+
+def test_cache_control_on_content_parts_and_tools_reaches_anthropic(
+    fake: FakeAnthropic, base_url: str
+) -> None:
+    ephemeral = {"type": "ephemeral"}
+    messages = [
+        {
+            "role": "system",
+            "content": [{"type": "text", "text": "A long manual.", "cache_control": ephemeral}],
+        },
+        {"role": "user", "content": [{"type": "text", "text": "Hi", "cache_control": ephemeral}]},
+    ]
+    tool = {
+        "type": "function",
+        "function": {"name": "f", "parameters": {"type": "object"}},
+        "cache_control": ephemeral,
+    }
+    complete(create_provider(base_url), create_request(messages=messages, tools=[tool]))
+
+    sent = fake.last_request
+    assert sent["system"] == [{"type": "text", "text": "A long manual.", "cache_control": ephemeral}]
+    assert sent["messages"][0]["content"] == [{"type": "text", "text": "Hi", "cache_control": ephemeral}]
+    assert sent["tools"][0]["cache_control"] == ephemeral
+
+
+def test_a_json_response_format_beside_tools_is_refused(fake: FakeAnthropic, base_url: str) -> None:
+    tool = {"type": "function", "function": {"name": "f"}}
+    with pytest.raises(errors.UnsupportedParamError) as caught:
+        complete(
+            create_provider(base_url), create_request(tools=[tool], response_format={"type": "json_object"})
+        )
+    assert caught.value.param == "response_format" and fake.last_request is None

@@ -254,3 +254,48 @@ def test_a_missing_model_is_a_client_error_that_names_the_model(fake: FakeOllama
     assert info.value.code == "model_not_found"
     assert "llama-nope" in info.value.message
     assert not info.value.retryable
+
+
+# Fidelity (routerapp.providers.fields): what OpenAI fields become for Ollama.
+
+TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+
+def test_reasoning_effort_is_think_and_thinking_comes_back_as_reasoning_content(
+    fake: FakeOllama, base_url: str
+) -> None:
+    fake.behaviour = "thinking"
+    result = complete(create_provider(base_url), create_request(reasoning_effort="high"))
+
+    assert fake.last_request["think"] == "high"
+    assert result.body["choices"][0]["message"]["reasoning_content"] == fake.thinking
+    chunks = stream(create_provider(base_url), create_request(stream=True, think=True))
+    assert fake.last_request["think"] is True
+    deltas = [c.data["choices"][0]["delta"] for c in chunks if c.data["choices"]]
+    assert "".join(d.get("reasoning_content") or "" for d in deltas) == fake.thinking
+
+
+def test_tool_choice_none_leaves_the_tools_out(fake: FakeOllama, base_url: str) -> None:
+    complete(create_provider(base_url), create_request(tools=[TOOL], tool_choice="none"))
+    assert "tools" not in fake.last_request
+    complete(create_provider(base_url), create_request(tools=[TOOL], tool_choice="auto"))
+    assert fake.last_request["tools"] == [TOOL]
+
+
+def test_parallel_tool_calls_false_keeps_only_the_first_call(fake: FakeOllama, base_url: str) -> None:
+    fake.behaviour = "tool_calls"
+    both = complete(create_provider(base_url), create_request(tools=[TOOL]))
+    one = complete(create_provider(base_url), create_request(tools=[TOOL], parallel_tool_calls=False))
+    streamed = stream(
+        create_provider(base_url), create_request(stream=True, tools=[TOOL], parallel_tool_calls=False)
+    )
+
+    assert len(both.body["choices"][0]["message"]["tool_calls"]) == 2
+    assert [c["function"]["name"] for c in one.body["choices"][0]["message"]["tool_calls"]] == ["get_weather"]
+    calls = [
+        call
+        for c in streamed
+        if c.data["choices"]
+        for call in c.data["choices"][0]["delta"].get("tool_calls") or ()
+    ]
+    assert [c["function"]["name"] for c in calls] == ["get_weather"]
