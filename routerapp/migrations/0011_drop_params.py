@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routerapp", "0009_config_version_key_expiry"),
+        ("routerapp", "0010_query_endpoint"),
     ]
 
     operations = [
