@@ -14,12 +14,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import SessionAuthIsStaff
 from ninja.security.base import AuthBase
 
 from routerapp.errors import AuthenticationError, PermissionDeniedError
-from routerapp.models import ApiKey, hash_key
 from routerapp.observability.tracing import start_trace, traced
 from routerapp.routing.table import KeyInfo, tables
 
@@ -98,23 +96,22 @@ def request_started(request: HttpRequest) -> float:
 class AdminKey(AuthBase):
     """/api's management endpoints: an admin key (`apikey create NAME --admin`); a client key gets 403.
 
-    Looked up in the database rather than the routing table: these endpoints are sync and rare, and
-    a key revoked a moment ago must not manage anything, in any process.
+    Resolved from the same in-memory table as /v1's keys (`resolve_key`), so a call costs no
+    database read; a revoked key leaves every process's table within ROUTER["CONFIG_CHECK_S"].
     """
 
     openapi_type = "http"
     openapi_scheme = "bearer"
 
-    def __call__(self, request: HttpRequest) -> ApiKey | None:
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.authenticate(request)
+
+    async def authenticate(self, request: HttpRequest) -> KeyInfo | None:
         token = presented_key(request)
         if not token:
-            return None
-        key = ApiKey.objects.filter(key_hash=hash_key(token), enabled=True).first()
-        if key is not None and key.expires_at is not None and key.expires_at <= timezone.now():
-            key = None  # expired: as refused as a revoked key
-        if key is None:
-            # A key was presented and is wrong: say so, rather than fall through to the session check.
-            raise AuthenticationError("Incorrect API key provided.")
+            return None  # no key: the session check (admin_auth's next) decides
+        # A key was presented: a wrong one is a 401 here, rather than a fall-through to the session.
+        key = await resolve_key(token)
         if not key.is_admin:
             raise PermissionDeniedError(
                 "This endpoint needs an admin key or a staff session; client keys can only call /v1.",

@@ -102,6 +102,7 @@ class KeyInfo:
     spent_usd: float = 0.0
     optimize: tuple[str, ...] = ()
     expires_at: float | None = None  # epoch seconds
+    is_admin: bool = False  # may use the management API (/api), routerapp.api.auth.AdminKey
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -230,6 +231,7 @@ def load_table() -> RoutingTable:
             spent_usd=float(k.spent_usd),
             optimize=tuple(k.optimize or ()),
             expires_at=k.expires_at.timestamp() if k.expires_at else None,
+            is_admin=k.is_admin,
         )
     ensembles = {}
     for e in Ensemble.objects.filter(enabled=True):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import openai
 import pytest
 import yaml
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from routerapp.api.auth import AdminKey
+from routerapp.errors import PermissionDeniedError
 from routerapp.models import ApiKey, ModelGroup, Provider
+from routerapp.routing.table import tables
 from tests.factories import create_key, create_model, create_provider
 from tests.helpers import flush_history
 
@@ -73,8 +79,42 @@ def test_the_management_api_refuses_client_keys_and_anonymous_callers(live_url, 
         httpx.get(f"{live_url}/api/keys", headers={"Authorization": "Bearer sk-rt-wrong"}).status_code == 401
     )
     # A revoked admin key manages nothing.
-    ApiKey.objects.filter(name="ops").update(enabled=False)
+    key = ApiKey.objects.get(name="ops")
+    key.enabled = False
+    key.save()
     assert admin.get("/keys").status_code == 401
+
+
+def test_a_revoked_admin_key_is_refused_within_the_config_check_interval(admin, live_url, settings):
+    settings.ROUTER["CONFIG_CHECK_S"] = 0.5
+    other = create_key(name="second-admin", is_admin=True)
+    second = httpx.Client(base_url=f"{live_url}/api", headers={"Authorization": f"Bearer {other}"})
+    assert second.get("/keys").status_code == 200
+    assert admin.delete("/keys/second-admin").status_code == 200
+    revoked_at = time.monotonic()
+    while second.get("/keys").status_code == 200:
+        assert time.monotonic() - revoked_at < 0.5 + 0.5  # the interval, and slack for a loaded machine
+        time.sleep(0.05)
+    assert second.get("/keys").json()["error"]["message"] == "Incorrect API key provided."
+    second.close()
+
+
+def test_an_admin_key_is_checked_against_the_in_memory_table_with_no_database_read(
+    transactional_db, settings, django_db_blocker
+):
+    raw = create_key(name="ops", is_admin=True)
+    client = create_key(name="client")
+    async_to_sync(tables.get)()  # the table as the server holds it between config checks
+    settings.ROUTER["CONFIG_CHECK_S"] = 60
+    authenticate = async_to_sync(AdminKey().authenticate)
+    with django_db_blocker.block():  # any query, in any thread, raises
+        for _ in range(3):
+            assert (
+                authenticate(RequestFactory().get("/api/keys", HTTP_AUTHORIZATION=f"Bearer {raw}")).name
+                == "ops"
+            )
+        with pytest.raises(PermissionDeniedError):
+            authenticate(RequestFactory().get("/api/keys", HTTP_AUTHORIZATION=f"Bearer {client}"))
 
 
 def test_a_staff_session_may_use_the_api_and_sees_it_in_the_openapi_schema(db):
