@@ -116,6 +116,10 @@ class Deployment(models.Model):
     # Price overrides in USD per million tokens; empty means "look it up in genai-prices".
     input_cost_per_mtok = models.FloatField(null=True, blank=True)
     output_cost_per_mtok = models.FloatField(null=True, blank=True)
+    # Empty: genai-prices, else the input price (cache) or the output price (reasoning).
+    cached_input_cost_per_mtok = models.FloatField(null=True, blank=True)
+    cache_write_cost_per_mtok = models.FloatField(null=True, blank=True)
+    reasoning_cost_per_mtok = models.FloatField(null=True, blank=True)
     context_window = models.PositiveIntegerField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
     # Written by the health check.
@@ -308,7 +312,13 @@ class QueryRecord(models.Model):
     overhead_ms = models.FloatField(null=True, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # Parts of the two counts, as the upstream reported them (routerapp.providers.base.Usage).
+    cached_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    reasoning_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.FloatField(default=0)
+    # cost_usd part by part: {"input", "cached_input", "cache_write", "output", "reasoning"} in USD.
+    cost_parts = models.JSONField(default=dict, blank=True)
     attempts_count = models.PositiveSmallIntegerField(default=0)
     # Why deployments were passed over: [{"deployment": id, "reason": "cooldown" | "rate_limited" | ...}]
     skipped = models.JSONField(default=list, blank=True)
@@ -319,6 +329,8 @@ class QueryRecord(models.Model):
     optimizations = models.JSONField(default=dict, blank=True)
     cache_hit = models.BooleanField(default=False)
     request_body = models.TextField(blank=True)
+    # The request's other fields (tools, temperature, response_format, ...), stored like the body.
+    request_params = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)
     # Ensembles only: the response's "ensemble" object plus each member's answer (history detail).
     ensemble = models.JSONField(null=True, blank=True)

@@ -157,6 +157,10 @@ class DeploymentSettings(RowSettings):
     # USD per million tokens; empty means "look it up in genai-prices".
     input_cost_per_mtok: Number | None = None
     output_cost_per_mtok: Number | None = None
+    # Empty: genai-prices, else the input price (cache) or the output price (reasoning).
+    cached_input_cost_per_mtok: Number | None = None
+    cache_write_cost_per_mtok: Number | None = None
+    reasoning_cost_per_mtok: Number | None = None
     context_window: Count | None = None
 
     @field_validator("weight", mode="before")

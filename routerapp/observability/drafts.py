@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from routerapp.observability.tracing import Trace, current_trace
+from routerapp.providers.base import Usage
 
 
 @dataclass(slots=True)
@@ -47,7 +48,11 @@ class RecordDraft:
     overhead_ms: float | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float = 0.0
+    cost_parts: dict[str, float] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     fallback_used: bool = False
     task_type: str = ""
@@ -55,6 +60,7 @@ class RecordDraft:
     optimizations: dict[str, Any] = field(default_factory=dict)
     cache_hit: bool = False
     request_body: str = ""
+    request_params: dict[str, Any] = field(default_factory=dict)
     response_body: str = ""
     # Learned routing (routerapp.optimizer.learning): the answer's score.
     quality_score: float | None = None
@@ -67,6 +73,14 @@ class RecordDraft:
     created_at: Any = field(default_factory=timezone.now)
     # The request's spans (observability.tracing), stored as Span rows in the same batch.
     trace: Trace | None = field(default_factory=current_trace)
+
+    def spent(self, usage: Usage, parts: dict[str, float]) -> None:
+        """Record the tokens an answer used and what they cost, part by part (pricing.PARTS)."""
+        self.prompt_tokens, self.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        self.cached_tokens, self.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
+        self.reasoning_tokens = usage.reasoning_tokens
+        self.cost_parts = parts
+        self.cost_usd = sum(parts.values())
 
     def fail(self, error) -> None:
         self.status = "error"
@@ -83,3 +97,15 @@ def body_for_storage(text: str) -> str:
         limit = settings.ROUTER["BODY_TRUNCATE_CHARS"]
         return text if len(text) <= limit else text[:limit] + "…"
     return text
+
+
+def params_for_storage(params: dict[str, Any]) -> dict[str, Any]:
+    """The request's fields beside its messages (tools, sampling, response_format), kept as the
+    bodies are: not at all when ROUTER["STORE_BODIES"] is off, the tools' text cut when truncated."""
+    mode = settings.ROUTER["STORE_BODIES"]
+    if mode == "off":
+        return {}
+    if mode == "truncated":
+        limit = settings.ROUTER["BODY_TRUNCATE_CHARS"]
+        return {k: (v if len(repr(v)) <= limit else repr(v)[:limit] + "…") for k, v in params.items()}
+    return dict(params)

@@ -387,6 +387,10 @@ def from_anthropic(data: dict[str, Any], request: ChatRequest, upstream_model: s
     raw_usage = data.get("usage")
     if isinstance(raw_usage, dict) and raw_usage.get("input_tokens") is not None:
         usage = Usage(_input_tokens(raw_usage), counted(raw_usage.get("output_tokens")) or 0)
+        usage.with_parts(
+            cached=raw_usage.get("cache_read_input_tokens"),
+            cache_write=raw_usage.get("cache_creation_input_tokens"),
+        )
     else:
         usage = Usage(estimate_prompt_tokens(request.messages), estimate_tokens(text), estimated=True)
     extra: dict[str, Any] = {}
@@ -519,6 +523,10 @@ class _StreamTranslator:
             return
         if raw.get("input_tokens") is not None:
             self.usage.prompt_tokens = _input_tokens(raw)
+            self.usage.with_parts(
+                cached=raw.get("cache_read_input_tokens"),
+                cache_write=raw.get("cache_creation_input_tokens"),
+            )
             self.usage_reported = True
         if raw.get("output_tokens") is not None:
             self.usage.completion_tokens = counted(raw["output_tokens"]) or 0

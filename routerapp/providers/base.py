@@ -29,17 +29,48 @@ class Usage:
     completion_tokens: int = 0
     # True when we counted tokens ourselves because the upstream did not say.
     estimated: bool = False
+    # Parts of the two counts, priced apart (routerapp.pricing); 0 when the upstream did not say.
+    cached_tokens: int = 0  # prompt tokens read from the provider's prompt cache
+    cache_write_tokens: int = 0  # prompt tokens written to it (Anthropic's cache creation)
+    reasoning_tokens: int = 0  # completion tokens spent thinking
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_dict(self) -> dict[str, int]:
-        return {
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            estimated=self.estimated or other.estimated,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """OpenAI's usage object; the details only when there are any (as OpenAI-compatible
+        servers without caching or reasoning answer), Anthropic's cache counts under its names."""
+        out: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+        if self.cached_tokens or self.cache_write_tokens:
+            out["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        if self.cache_write_tokens:
+            out["cache_creation_input_tokens"] = self.cache_write_tokens
+            out["cache_read_input_tokens"] = self.cached_tokens
+        if self.reasoning_tokens:
+            out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return out
+
+    def with_parts(self, *, cached: Any = 0, cache_write: Any = 0, reasoning: Any = 0) -> Usage:
+        """This usage with the parts an upstream reported, checked and kept within the totals."""
+        self.cached_tokens = min(counted(cached) or 0, self.prompt_tokens)
+        self.cache_write_tokens = min(counted(cache_write) or 0, self.prompt_tokens - self.cached_tokens)
+        self.reasoning_tokens = min(counted(reasoning) or 0, self.completion_tokens)
+        return self
 
 
 # The most tokens one answer may be said to have used. Counts come from the upstream and end up in
@@ -67,8 +98,23 @@ def counted(value: Any) -> int | None:
 
 
 def checked_usage(raw: dict[str, Any], usage: Usage) -> dict[str, Any]:
-    """The upstream's usage object for the client, with the counts replaced by the checked ones."""
-    return {**raw, **usage.to_dict()}
+    """The upstream's usage object for the client, with the counts replaced by the checked ones
+    (the upstream's other details, audio tokens say, kept)."""
+    out = {**raw, **usage.to_dict()}
+    for name in ("prompt_tokens_details", "completion_tokens_details"):
+        if isinstance(raw.get(name), dict):
+            out[name] = {**raw[name], **out.get(name, {})}
+    return out
+
+
+def openai_usage(raw: dict[str, Any], usage: Usage) -> Usage:
+    """`usage` with the parts of an OpenAI-shaped usage object (cached and reasoning tokens)."""
+    prompt_details = raw.get("prompt_tokens_details")
+    completion_details = raw.get("completion_tokens_details")
+    return usage.with_parts(
+        cached=prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else 0,
+        reasoning=completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else 0,
+    )
 
 
 def usage_of(prompt: Any, completion: Any, estimate: Callable[[], tuple[int, int]]) -> Usage:

@@ -24,6 +24,7 @@ from routerapp.providers.base import (
     estimate_tokens,
     iter_sse,
     malformed,
+    openai_usage,
     usage_of,
 )
 
@@ -76,6 +77,7 @@ class OpenAIAdapter(Adapter):
             )
 
         usage = usage_of(raw_usage.get("prompt_tokens"), raw_usage.get("completion_tokens"), estimate)
+        usage = openai_usage(raw_usage, usage)
         data["usage"] = checked_usage(raw_usage, usage)
         return ChatResult(body=data, usage=usage)
 
@@ -102,6 +104,7 @@ class OpenAIAdapter(Adapter):
                     usage = Usage(
                         counted(raw.get("prompt_tokens")) or 0, counted(raw.get("completion_tokens")) or 0
                     )
+                    usage = openai_usage(raw, usage)
                     obj["usage"] = checked_usage(raw, usage)
                 yield ChatChunk(data=obj, usage=usage)
             if not done:

@@ -13,12 +13,12 @@ import time
 import uuid
 
 from routerapp import ensembling, errors
-from routerapp.observability.drafts import RecordDraft, body_for_storage
+from routerapp.observability.drafts import RecordDraft, body_for_storage, params_for_storage
 from routerapp.observability.writer import writer
 from routerapp.optimizer import learning
 from routerapp.optimizer import plan as optimizer
 from routerapp.optimizer.detect import detect
-from routerapp.pricing import cost_usd
+from routerapp.pricing import cost_parts
 from routerapp.providers.base import ChatRequest, ChatResult, Usage, encode_json, estimate_prompt_tokens
 from routerapp.routing import budget, limits
 from routerapp.routing.cached import CachedStream, completion_body, settle_completion
@@ -117,6 +117,7 @@ async def route(
             budget.check(key)
             limits.check_key_rpm(key)
         draft.request_body = body_for_storage(encode_json(request.messages).decode())
+        draft.request_params = params_for_storage(request.params)
         # Once per request, before deployments are chosen: strategies read it from the request.
         request.task = detect(request.messages)
         draft.task_type, draft.task_confidence = request.task.task_type, request.task.confidence
@@ -218,15 +219,14 @@ def _finish_completion(
     attempter.settle(deployment, result.usage.total_tokens)
     body = result.body
     body["model"] = request.model
-    cost = cost_usd(deployment, result.usage)
+    parts = cost_parts(deployment, result.usage)
     now = time.perf_counter()
     overhead_ms = (now - started - attempter.upstream_s) * 1000
     draft.deployment_id = deployment.id
     draft.latency_ms = (now - started) * 1000
     draft.overhead_ms = overhead_ms
-    draft.prompt_tokens = result.usage.prompt_tokens
-    draft.completion_tokens = result.usage.completion_tokens
-    draft.cost_usd = cost
+    draft.spent(result.usage, parts)
+    cost = draft.cost_usd
     draft.response_body = body_for_storage(result.content)
     learning.score_answer(
         draft,

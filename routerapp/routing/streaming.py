@@ -20,7 +20,7 @@ from typing import Any
 from routerapp import errors
 from routerapp.observability.drafts import RecordDraft
 from routerapp.observability.tracing import record_span
-from routerapp.pricing import cost_usd
+from routerapp.pricing import add_parts, cost_parts
 from routerapp.providers.base import ChatChunk, ChatRequest, Usage, estimate_tokens, usage_chunk
 from routerapp.routing.fallback import Attempter, Call, sanitize
 
@@ -112,7 +112,7 @@ class StreamSession:
         began = time.perf_counter()
         opened = self.opened
         usage_total = Usage()
-        cost = 0.0
+        cost: dict[str, float] = {}
         segment_text: list[str] = []
         segment_usage: Usage | None = None
         # Chunks from the first finish_reason on, passed on only once the upstream ends cleanly:
@@ -182,9 +182,7 @@ class StreamSession:
                 self.draft.http_status = 499
             await _close(opened.iterator)
             self.draft.deployment_id = opened.call.deployment.id
-            self.draft.prompt_tokens = usage_total.prompt_tokens
-            self.draft.completion_tokens = usage_total.completion_tokens
-            self.draft.cost_usd = cost
+            self.draft.spent(usage_total, cost)
             status = None if error is not None else self.draft.status
             record_span(self.draft.trace, "stream", began, error=error, status=status, chunks=len(self.text))
             self._reported = True
@@ -237,10 +235,8 @@ class StreamSession:
         return Usage(self.attempter.prompt_tokens, estimate_tokens("".join(text)), estimated=True)
 
 
-def _add(total: Usage, cost: float, opened: StreamOpen, usage: Usage) -> tuple[Usage, float]:
-    combined = Usage(
-        total.prompt_tokens + usage.prompt_tokens,
-        total.completion_tokens + usage.completion_tokens,
-        estimated=total.estimated or usage.estimated,
-    )
-    return combined, cost + cost_usd(opened.call.deployment, usage)
+def _add(
+    total: Usage, cost: dict[str, float], opened: StreamOpen, usage: Usage
+) -> tuple[Usage, dict[str, float]]:
+    """Usage and cost so far plus one segment's (a stream that failed over has several)."""
+    return total + usage, add_parts(cost, cost_parts(opened.call.deployment, usage))

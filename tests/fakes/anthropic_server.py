@@ -98,7 +98,7 @@ class FakeAnthropic(RecordingFake):
             payload = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
             await send({"type": "http.response.body", "body": payload, "more_body": True})
 
-        start_usage = {"input_tokens": self.usage["input_tokens"], "output_tokens": 1}
+        start_usage = {**self.usage, "output_tokens": 1}
         message = {**self._message(request), "content": [], "stop_reason": None, "usage": start_usage}
         await event("message_start", {"type": "message_start", "message": message})
         text_index = 0

@@ -12,6 +12,7 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "reset_body"              send the headers and half the body, then a TCP RST
     "stall_first"             streams: send the headers, then never an event
     "prompt_tokens=-5"        report this (JSON) value as usage.prompt_tokens; also completion_tokens=
+    "cached=400;reasoning=30" report that many cached prompt and reasoning completion tokens (details)
     "ctx" / "policy"          400 context_length_exceeded / content policy
     "hang"                    accept and never answer
     "reset"                   close the connection with a TCP RST
@@ -54,6 +55,16 @@ def parse_model(model: str) -> dict[str, str]:
         name, _, value = part.partition("=")
         opts[name.strip()] = value.strip()
     return opts
+
+
+def _details(opts: dict[str, str]) -> dict[str, Any]:
+    """The usage details OpenAI reports, when the model name asks for them."""
+    details: dict[str, Any] = {}
+    if "cached" in opts:
+        details["prompt_tokens_details"] = {"cached_tokens": int(opts["cached"]), "audio_tokens": 0}
+    if "reasoning" in opts:
+        details["completion_tokens_details"] = {"reasoning_tokens": int(opts["reasoning"])}
+    return details
 
 
 class FakeOpenAI:
@@ -227,6 +238,7 @@ class FakeOpenAI:
                         else completion_tokens
                     ),
                     "total_tokens": prompt_tokens + completion_tokens,
+                    **_details(opts),
                 },
             },
         )
@@ -363,7 +375,11 @@ class FakeOpenAI:
             finish = "tool_calls"
         event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (req.get("stream_options") or {}).get("include_usage"):
-            usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)}
+            prompt = json.loads(opts["prompt_tokens"]) if "prompt_tokens" in opts else 10
+            completion = json.loads(opts["completion_tokens"]) if "completion_tokens" in opts else len(words)
+            total = prompt + completion if isinstance(prompt, int) and isinstance(completion, int) else 0
+            usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+            usage |= _details(opts)
             event({**base, "choices": [], "usage": usage})
         if "nodone" not in opts:
             event(b"[DONE]")
