@@ -8,6 +8,7 @@ out (a provider says only whether it has one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -58,8 +59,16 @@ def documented_as(spec) -> dict:
     return {"requestBody": body}
 
 
-def not_found(kind: str, name: str) -> errors.InvalidRequestError:
-    return errors.InvalidRequestError(f"No {kind} named '{name}'.", status=404, code="not_found")
+# The model each config section's entries are stored in (a name is unique within a section).
+ROWS: dict[str, Any] = {"providers": Provider, "models": ModelGroup, "ensembles": Ensemble}
+
+
+def kind_of(section: str) -> str:
+    return section.removesuffix("s")
+
+
+def not_found(section: str, name: str) -> errors.InvalidRequestError:
+    return errors.InvalidRequestError(f"No {kind_of(section)} named '{name}'.", status=404, code="not_found")
 
 
 def apply(section: str, entry: dict[str, Any], *, source: str) -> None:
@@ -69,13 +78,13 @@ def apply(section: str, entry: dict[str, Any], *, source: str) -> None:
         raise errors.InvalidRequestError(f"{exc.entry}: {exc.problem}", code="invalid_config") from None
 
 
-def create_entry(section: str, model: Any, payload: Any) -> str:
-    """POST /api/<section>: import one new named entry (409 if the name is taken); return its name."""
+def create_entry(section: str, payload: Any) -> dict[str, Any]:
+    """POST /api/<section>: import one new named entry (409 if the name is taken); return it as stored."""
     name = payload.get("name") if isinstance(payload, dict) else None
     if not isinstance(name, str) or not name:
         raise errors.InvalidRequestError("'name' is required.", param="name")
-    if model.objects.filter(name=name).exists():
-        kind = section.removesuffix("s")
+    if ROWS[section].objects.filter(name=name).exists():
+        kind = kind_of(section)
         article = "An" if kind[0] in "aeiou" else "A"
         raise errors.InvalidRequestError(
             f"{article} {kind} named '{name}' already exists; PUT /api/{section}/{name} changes it.",
@@ -83,27 +92,44 @@ def create_entry(section: str, model: Any, payload: Any) -> str:
             code="already_exists",
         )
     apply(section, payload, source=f"POST /api/{section}")
-    return name
+    return read_entry(section, name)
 
 
-def _entry(section: str, name: str) -> dict[str, Any] | None:
-    return next((e for e in export_config().get(section, []) if e["name"] == name), None)
+def read_entry(section: str, name: str) -> dict[str, Any]:
+    """GET /api/<section>/<name>: the entry as export_config() writes it, or a 404."""
+    entry = next((e for e in export_config().get(section, []) if e["name"] == name), None)
+    if entry is None:
+        raise not_found(section, name)
+    return entry
 
 
-def _provider_out(entry: dict[str, Any] | None) -> dict[str, Any]:
-    assert entry is not None, "the provider was just applied"
-    row = Provider.objects.get(name=entry["name"])
-    return {**entry, "has_api_key": bool(row.api_key_ref or row.api_key_encrypted)}
-
-
-def _named(payload: dict[str, Any], name: str) -> dict[str, Any]:
+def replace_entry(section: str, name: str, payload: Any) -> dict[str, Any]:
+    """PUT /api/<section>/<name>: create or replace the entry the URL names; return it as stored."""
     if not isinstance(payload, dict):
         raise errors.InvalidRequestError("The body must be a JSON object.")
     if payload.get("name", name) != name:
         raise errors.InvalidRequestError(
             f"The body names '{payload['name']}' but the URL names '{name}'.", param="name"
         )
-    return {**payload, "name": name}
+    apply(section, {**payload, "name": name}, source=f"PUT /api/{section}/{name}")
+    return read_entry(section, name)
+
+
+def delete_entry(section: str, name: str, refuse_if_used: Callable[[Any], None]) -> None:
+    """DELETE /api/<section>/<name>: 404 if absent; `refuse_if_used(row)` raises the 409 that
+    keeps the config whole (what still refers to the entry). One transaction, so nothing starts
+    referring to it between the check and the delete."""
+    with transaction.atomic():
+        row = ROWS[section].objects.filter(name=name).first()
+        if row is None:
+            raise not_found(section, name)
+        refuse_if_used(row)
+        row.delete()
+
+
+def _provider_out(entry: dict[str, Any]) -> dict[str, Any]:
+    row = Provider.objects.get(name=entry["name"])
+    return {**entry, "has_api_key": bool(row.api_key_ref or row.api_key_encrypted)}
 
 
 # Providers
@@ -116,43 +142,35 @@ def list_providers(request: HttpRequest):
 
 @router.post("/providers", response={201: dict}, openapi_extra=documented_as(ProviderSpec))
 def create_provider(request: HttpRequest, payload: dict = PROVIDER_BODY):
-    name = create_entry("providers", Provider, payload)
-    return Status(201, _provider_out(_entry("providers", name)))
+    return Status(201, _provider_out(create_entry("providers", payload)))
 
 
 @router.get("/providers/{name}")
 def get_provider(request: HttpRequest, name: str):
-    entry = _entry("providers", name)
-    if entry is None:
-        raise not_found("provider", name)
-    return _provider_out(entry)
+    return _provider_out(read_entry("providers", name))
 
 
 @router.put("/providers/{name}", openapi_extra=documented_as(ProviderSpec))
-def put_provider(
-    request: HttpRequest,
-    name: str,
-    payload: dict = PROVIDER_BODY,
-):
+def put_provider(request: HttpRequest, name: str, payload: dict = PROVIDER_BODY):
     """Create or replace the provider. Leave `api_key` out to keep the stored one."""
-    apply("providers", _named(payload, name), source=f"PUT /api/providers/{name}")
-    return _provider_out(_entry("providers", name))
+    return _provider_out(replace_entry("providers", name, payload))
 
 
 @router.delete("/providers/{name}", response={204: None})
 def delete_provider(request: HttpRequest, name: str):
-    provider = Provider.objects.filter(name=name).first()
-    if provider is None:
-        raise not_found("provider", name)
+    delete_entry("providers", name, _refuse_if_it_serves_a_model)
+    return Status(204, None)
+
+
+def _refuse_if_it_serves_a_model(provider: Provider) -> None:
     used_by = sorted(set(provider.deployments.values_list("model_group__name", flat=True)))
     if used_by:
         raise errors.InvalidRequestError(
-            f"Provider '{name}' still serves model(s) {', '.join(used_by)}; remove those deployments first.",
+            f"Provider '{provider.name}' still serves model(s) {', '.join(used_by)}; "
+            "remove those deployments first.",
             status=409,
             code="in_use",
         )
-    provider.delete()
-    return Status(204, None)
 
 
 # Models (a model name with its routing settings and its deployments)
@@ -165,50 +183,41 @@ def list_models(request: HttpRequest):
 
 @router.post("/models", response={201: dict}, openapi_extra=documented_as(ModelGroupSpec))
 def create_model(request: HttpRequest, payload: dict = MODEL_BODY):
-    name = create_entry("models", ModelGroup, payload)
-    return Status(201, _entry("models", name))
+    return Status(201, create_entry("models", payload))
 
 
 @router.get("/models/{name}")
 def get_model(request: HttpRequest, name: str):
-    entry = _entry("models", name)
-    if entry is None:
-        raise not_found("model", name)
-    return entry
+    return read_entry("models", name)
 
 
 @router.put("/models/{name}", openapi_extra=documented_as(ModelGroupSpec))
-def put_model(
-    request: HttpRequest,
-    name: str,
-    payload: dict = MODEL_BODY,
-):
+def put_model(request: HttpRequest, name: str, payload: dict = MODEL_BODY):
     """Create or replace the model; its deployments become exactly the ones listed."""
-    apply("models", _named(payload, name), source=f"PUT /api/models/{name}")
-    return _entry("models", name)
+    return replace_entry("models", name, payload)
 
 
 @router.delete("/models/{name}", response={204: None})
 def delete_model(request: HttpRequest, name: str):
-    with transaction.atomic():
-        group = ModelGroup.objects.filter(name=name).first()
-        if group is None:
-            raise not_found("model", name)
-        referring = sorted(
-            g.name
-            for g in ModelGroup.objects.exclude(pk=group.pk)
-            if name
-            in (g.fallbacks or []) + (g.context_window_fallbacks or []) + (g.content_policy_fallbacks or [])
-        )
-        if referring:
-            raise errors.InvalidRequestError(
-                f"Model '{name}' is a fallback of {', '.join(referring)}; change those first.",
-                status=409,
-                code="in_use",
-            )
-        _refuse_if_an_ensemble_uses(name, "Model")
-        group.delete()
+    delete_entry("models", name, _refuse_if_a_fallback_or_member)
     return Status(204, None)
+
+
+def _refuse_if_a_fallback_or_member(group: ModelGroup) -> None:
+    name = group.name
+    referring = sorted(
+        g.name
+        for g in ModelGroup.objects.exclude(pk=group.pk)
+        if name
+        in (g.fallbacks or []) + (g.context_window_fallbacks or []) + (g.content_policy_fallbacks or [])
+    )
+    if referring:
+        raise errors.InvalidRequestError(
+            f"Model '{name}' is a fallback of {', '.join(referring)}; change those first.",
+            status=409,
+            code="in_use",
+        )
+    _refuse_if_an_ensemble_uses(name, "Model")
 
 
 def _refuse_if_an_ensemble_uses(name: str, what: str) -> None:
@@ -234,31 +243,21 @@ def list_ensembles(request: HttpRequest):
 
 @router.post("/ensembles", response={201: dict}, openapi_extra=documented_as(EnsembleSpec))
 def create_ensemble(request: HttpRequest, payload: dict = ENSEMBLE_BODY):
-    name = create_entry("ensembles", Ensemble, payload)
-    return Status(201, _entry("ensembles", name))
+    return Status(201, create_entry("ensembles", payload))
 
 
 @router.get("/ensembles/{name}")
 def get_ensemble(request: HttpRequest, name: str):
-    entry = _entry("ensembles", name)
-    if entry is None:
-        raise not_found("ensemble", name)
-    return entry
+    return read_entry("ensembles", name)
 
 
 @router.put("/ensembles/{name}", openapi_extra=documented_as(EnsembleSpec))
 def put_ensemble(request: HttpRequest, name: str, payload: dict = ENSEMBLE_BODY):
     """Create or replace the ensemble."""
-    apply("ensembles", _named(payload, name), source=f"PUT /api/ensembles/{name}")
-    return _entry("ensembles", name)
+    return replace_entry("ensembles", name, payload)
 
 
 @router.delete("/ensembles/{name}", response={204: None})
 def delete_ensemble(request: HttpRequest, name: str):
-    with transaction.atomic():
-        ensemble = Ensemble.objects.filter(name=name).first()
-        if ensemble is None:
-            raise not_found("ensemble", name)
-        _refuse_if_an_ensemble_uses(name, "Ensemble")
-        ensemble.delete()
+    delete_entry("ensembles", name, lambda ensemble: _refuse_if_an_ensemble_uses(name, "Ensemble"))
     return Status(204, None)

@@ -279,6 +279,10 @@ def test_an_ensemble_added_through_the_api_answers_at_once(admin, client_for):
     assert created.json()["members"] == ["one", "two"]
     assert sdk.chat.completions.create(model="council", messages=HELLO).model == "council"
     assert [e["name"] for e in admin.get("/ensembles").json()] == ["council"]
+    again = admin.post("/ensembles", json={"name": "council", "members": ["one"], "merge": "vote"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_exists"
+    renamed = admin.put("/ensembles/council", json={"name": "other", "members": ["one", "two"]})
+    assert renamed.status_code == 400 and "'other'" in renamed.json()["error"]["message"]
 
     bad = admin.put("/ensembles/council", json={"members": ["one", "nobody"]})
     assert bad.status_code == 400 and "nobody" in bad.json()["error"]["message"]
