@@ -314,16 +314,7 @@ class AttemptInline(admin.TabularInline):
         "start_ms",
         "latency_ms",
     ]
-    readonly_fields = [
-        "member",
-        "deployment",
-        "retry",
-        "status",
-        "http_status",
-        "error_type",
-        "start_ms",
-        "latency_ms",
-    ]
+    readonly_fields = fields  # a record of what happened: shown, never edited
 
 
 @admin.register(QueryRecord)

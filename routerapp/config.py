@@ -125,7 +125,7 @@ def import_config(data: dict[str, Any], *, source: str = "<config>", prune: bool
             )
     with transaction.atomic():
         for p in config.providers:
-            _apply_provider(p, summary)
+            _apply_named(Provider, "provider", p, summary)
         new_models = set()
         for m in config.models:
             # Create all names first: fallbacks may point forward.
@@ -134,7 +134,7 @@ def import_config(data: dict[str, Any], *, source: str = "<config>", prune: bool
         for m in config.models:
             _apply_model(m, summary, created=m.name in new_models)
         for e in config.ensembles:
-            _apply_ensemble(e, summary)
+            _apply_named(Ensemble, "ensemble", e, summary)
         if prune:
             keep_models = [m.name for m in config.models]
             keep_providers = [p.name for p in config.providers]
@@ -150,13 +150,14 @@ def import_config(data: dict[str, Any], *, source: str = "<config>", prune: bool
     return summary
 
 
-def _apply_provider(spec: ProviderSpec, summary: ImportSummary) -> None:
-    provider = Provider.objects.filter(name=spec.name).first()
-    created = provider is None
-    provider = provider or Provider(name=spec.name)
-    spec.apply_to(provider)
-    provider.save()
-    (summary.created if created else summary.updated).append(f"provider {provider.name}")
+def _apply_named(model: Any, kind: str, spec: ProviderSpec | EnsembleSpec, summary: ImportSummary) -> None:
+    """Create or update the `model` row named like `spec` (a provider or an ensemble) from it."""
+    row = model.objects.filter(name=spec.name).first()
+    created = row is None
+    row = row or model(name=spec.name)
+    spec.apply_to(row)
+    row.save()
+    (summary.created if created else summary.updated).append(f"{kind} {row.name}")
 
 
 def _apply_model(spec: ModelGroupSpec, summary: ImportSummary, *, created: bool) -> None:
@@ -178,15 +179,6 @@ def _apply_model(spec: ModelGroupSpec, summary: ImportSummary, *, created: bool)
         if pair not in listed:
             deployment.delete()
     (summary.created if created else summary.updated).append(f"model {group.name}")
-
-
-def _apply_ensemble(spec: EnsembleSpec, summary: ImportSummary) -> None:
-    ensemble = Ensemble.objects.filter(name=spec.name).first()
-    created = ensemble is None
-    ensemble = ensemble or Ensemble(name=spec.name)
-    spec.apply_to(ensemble)
-    ensemble.save()
-    (summary.created if created else summary.updated).append(f"ensemble {ensemble.name}")
 
 
 def export_config() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 
 class RouterError(Exception):
@@ -157,9 +157,17 @@ class RequestTooLargeError(InvalidRequestError):
 
 
 class _EnsembleOutcomes:
-    """An ensemble's failure lists each member's outcome in the error body (`error.members`)."""
+    """An ensemble's failure lists each member's outcome in the error body (`error.members`).
+
+    Never retryable: the members already had their own retries and fallbacks."""
 
     members: list[dict[str, Any]]
+    retryable = False
+    ensemble_status: ClassVar[int]
+
+    def __init__(self, message: str, *, members: list[dict[str, Any]]) -> None:
+        super().__init__(message, status=self.ensemble_status)  # type: ignore[call-arg]
+        self.members = members
 
     def to_dict(self) -> dict[str, Any]:
         body = super().to_dict()  # type: ignore[misc]
@@ -171,22 +179,14 @@ class EnsembleMembersFailedError(_EnsembleOutcomes, ProviderUnavailableError):
     """Too few members gave a usable answer (they failed or were dropped): 502."""
 
     code = "ensemble_quorum_not_met"
-    retryable = False
-
-    def __init__(self, message: str, *, members: list[dict[str, Any]]) -> None:
-        super().__init__(message, status=502)
-        self.members = members
+    ensemble_status = 502
 
 
 class EnsembleMembersTimedOutError(_EnsembleOutcomes, UpstreamTimeoutError):
     """Too few usable answers because members ran past member_timeout_s: 504."""
 
     code = "ensemble_members_timed_out"
-    retryable = False
-
-    def __init__(self, message: str, *, members: list[dict[str, Any]]) -> None:
-        super().__init__(message, status=504)
-        self.members = members
+    ensemble_status = 504
 
 
 ERROR_TYPES: dict[str, type[RouterError]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,18 @@ def run_command(*args: Any) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+def stdout_of(*args: Any) -> str:
+    """What a management command run in this process printed to stdout."""
+    return run_command(*args)[0]
+
+
+def write_config(tmp_path: Path, text: str, name: str = "config.yaml") -> str:
+    """A YAML config file (dedented) for importconfig; its path."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
 
 
 def database_url() -> str:

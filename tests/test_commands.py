@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -12,17 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from routerapp.models import ApiKey, hash_key
 from tests.factories import create_model, create_provider
 from tests.helpers import ROOT, serve_process
-
-
-def run(*args) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    call_command(*args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+from tests.helpers import run_command as run
 
 
 @pytest.mark.django_db

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import textwrap
-
 import pytest
 import yaml
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from routerapp.models import Deployment, ModelGroup, Provider
+from tests.helpers import stdout_of as run
+from tests.helpers import write_config as write
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +28,6 @@ models:
     deployments:
       - {provider: openai, model: gpt-4o}
 """
-
-
-def write(tmp_path, text: str, name: str = "config.yaml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return str(path)
-
-
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def test_import_creates_providers_models_and_deployments(tmp_path):

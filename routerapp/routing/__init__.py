@@ -152,9 +152,6 @@ async def route(
             return StreamSession(
                 attempter=attempter,
                 opened=opened,
-                request=request,
-                draft=draft,
-                started=started,
                 on_finish=lambda session, error: _finish_stream(session, error, key, submit, plan),
             )
         result, call = await attempter.run(lambda call: _complete(call, call.request))

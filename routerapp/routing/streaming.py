@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from routerapp import errors
-from routerapp.observability.drafts import RecordDraft
 from routerapp.observability.tracing import record_span
 from routerapp.pricing import add_parts, cost_parts
 from routerapp.providers.base import ChatChunk, ChatRequest, Usage, estimate_tokens, usage_chunk
@@ -78,21 +77,19 @@ class StreamSession:
         *,
         attempter: Attempter,
         opened: StreamOpen,
-        request: ChatRequest,
-        draft: RecordDraft,
-        started: float,
         on_finish,
     ) -> None:
         self.attempter = attempter
         self.opened = opened
-        self.request = request
-        self.draft = draft
-        self.started = started
+        # The attempter's, so that a mid-stream failover continues the same request and record.
+        self.request = attempter.request
+        self.draft = attempter.draft
+        self.started = attempter.started
         self.on_finish = on_finish
-        self.id = "chatcmpl-" + request.request_id[:24]
+        self.id = "chatcmpl-" + self.request.request_id[:24]
         self.created = int(time.time())
-        self.model = request.model
-        self.overhead_ms = (time.perf_counter() - started - attempter.upstream_s) * 1000
+        self.model = self.request.model
+        self.overhead_ms = (time.perf_counter() - self.started - attempter.upstream_s) * 1000
         self.text: list[str] = []
         self.finished = False
         self._reported = False

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import re
-import textwrap
 
 import pytest
 import yaml
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from routerapp.models import Ensemble
 from routerapp.routing.table import load_table
+from tests.helpers import stdout_of as run
+from tests.helpers import write_config as write
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +34,6 @@ ensembles:
     member_timeout_s: 30
     min_confidence: 0.0
 """
-
-
-def write(tmp_path, text: str) -> str:
-    path = tmp_path / "config.yaml"
-    path.write_text(textwrap.dedent(text))
-    return str(path)
-
-
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def test_import_creates_the_ensemble_and_the_routing_table_knows_it(tmp_path):
