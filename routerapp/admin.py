@@ -300,21 +300,24 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
 
 
+ATTEMPT_COLUMNS = (
+    "member",
+    "deployment",
+    "retry",
+    "status",
+    "http_status",
+    "error_type",
+    "start_ms",
+    "latency_ms",
+)
+
+
 class AttemptInline(admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
-    fields = [
-        "member",
-        "deployment",
-        "retry",
-        "status",
-        "http_status",
-        "error_type",
-        "start_ms",
-        "latency_ms",
-    ]
-    readonly_fields = fields  # a record of what happened: shown, never edited
+    fields = ATTEMPT_COLUMNS
+    readonly_fields = ATTEMPT_COLUMNS  # a record of what happened: shown, never edited
 
 
 @admin.register(QueryRecord)
