@@ -1,13 +1,15 @@
 """prepare(): the optimizer step route() runs before choosing deployments.
 
 It resolves which strategies are on (model, key, request: routerapp.optimizer.switches), rewrites
-the request with them (compress, instructions, params), marks it for task-aware model selection
+the request with them (compress, instructions, params; old turns are trimmed per deployment tried,
+by `fit_context`), marks it for task-aware model selection
 (`select`, read by the learned routing strategy from `request.optimize` and `request.task`), and
 looks the answer up in the response cache. What it did is returned for the history record.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,15 +51,9 @@ def prepare(
     task = request.task
     messages = request.messages
     if "compress" in plan.strategies:
+        # Old turns are trimmed later, per deployment tried (fit_context): each gets what fits its
+        # own context window, not the largest of the group.
         messages, info = rewrite.compress(messages)
-        # Old turns go when the prompt is too long for every deployment of the model: it must fit
-        # the largest, with room for the answer; smaller deployments are passed over as usual.
-        windows = [d.settings.context_window for d in group.deployments if d.settings.context_window]
-        if windows:
-            answer = int(request.params.get("max_tokens") or request.params.get("max_completion_tokens") or 0)
-            messages, dropped = rewrite.trim(messages, max(windows) - answer)
-            if dropped:
-                info["turns_dropped"] = dropped
         if info:
             plan.applied["compress"] = info
     template = table.templates.get(task.task_type) if task is not None else None
@@ -88,9 +84,29 @@ def prepare(
     return plan
 
 
+def fit_context(request: ChatRequest, context_window: int | None) -> tuple[ChatRequest, int]:
+    """The request as one deployment gets it with `compress` on: its oldest turns dropped until it
+    fits `context_window` with room for the answer (the system prompt and the latest turns kept).
+    Returns the request (a copy when trimmed) and how many messages were dropped.
+
+    routing.fallback calls it for each deployment it tries, so a smaller deployment of the group
+    gets a shorter history while a larger one keeps more.
+    """
+    if "compress" not in request.optimize or not context_window:
+        return request, 0
+    answer = int(request.params.get("max_tokens") or request.params.get("max_completion_tokens") or 0)
+    messages, dropped = rewrite.trim(request.messages, context_window - answer)
+    if not dropped:
+        return request, 0
+    return dataclasses.replace(request, messages=messages), dropped
+
+
 def remember(plan: Plan, content: str, finish_reason: str | None, usage, deployment: str) -> None:
-    """Keep a finished answer for the next identical request."""
-    if plan.cache_key is None or plan.hit is not None or finish_reason not in ("stop", "length"):
+    """Keep a complete answer for the next identical request.
+
+    Only one that ended by itself ("stop"): an answer cut at max_tokens ("length"), a stream that
+    ended without a finish_reason or a tool call must not come back as if it were whole."""
+    if plan.cache_key is None or plan.hit is not None or finish_reason != "stop":
         return
     answer = cache.CachedAnswer(
         content, finish_reason, usage.prompt_tokens, usage.completion_tokens, deployment

@@ -261,7 +261,7 @@ def _finish_stream(
         draft.fail(error)
     elif session.finished:
         usage = Usage(draft.prompt_tokens, draft.completion_tokens)
-        optimizer.remember(plan, "".join(session.text), "stop", usage, session.deployment_label)
+        optimizer.remember(plan, text, session.finish_reason, usage, session.deployment_label)
     if error is None:
         call = session.opened.call
         learning.score_answer(
@@ -270,7 +270,7 @@ def _finish_stream(
             call.group,
             call.deployment.id,
             answer=text,
-            finish_reason=None,
+            finish_reason=session.finish_reason,
             latency_ms=call.latency_ms,
         )
     if key is not None:

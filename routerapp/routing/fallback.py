@@ -32,8 +32,9 @@ from django.conf import settings
 from routerapp import errors
 from routerapp.observability.drafts import AttemptDraft, RecordDraft
 from routerapp.observability.tracing import record_span, span
+from routerapp.optimizer import plan as optimizer
 from routerapp.providers import adapter_for, fields
-from routerapp.providers.base import Adapter, ChatRequest, Timeouts
+from routerapp.providers.base import Adapter, ChatRequest, Timeouts, estimate_prompt_tokens
 from routerapp.providers.redact import redact
 from routerapp.routing import breaker, limits
 from routerapp.routing.clock import clock
@@ -126,6 +127,8 @@ class Attempter:
         self._reservations: dict[int, limits.Reservation] = {}
         # The first deployment that refused a field of the request, if none could take it.
         self._refusal: errors.UnsupportedParamError | None = None
+        # The prompt's estimated size per context window it was trimmed to (compress on).
+        self._fitted_tokens: dict[int | None, int] = {}
 
     # The plan: which deployment to try next.
 
@@ -159,7 +162,7 @@ class Attempter:
                 self._min_cooldown = (
                     remaining if self._min_cooldown is None else min(self._min_cooldown, remaining)
                 )
-            elif d.settings.context_window and self.prompt_tokens > d.settings.context_window:
+            elif d.settings.context_window and self._prompt_tokens_for(d) > d.settings.context_window:
                 too_long = True
                 self._skip(d, "context_window")
             else:
@@ -187,6 +190,17 @@ class Attempter:
                 continue
             yield group, d, reservation
         return too_long
+
+    def _prompt_tokens_for(self, deployment: DeploymentInfo) -> int:
+        """The prompt's size as this deployment would get it: trimmed to its window when the
+        optimizer's `compress` is on (optimizer.plan.fit_context), else as sent."""
+        window = deployment.settings.context_window
+        if window not in self._fitted_tokens:
+            fitted, dropped = optimizer.fit_context(self.request, window)
+            self._fitted_tokens[window] = (
+                estimate_prompt_tokens(fitted.messages) if dropped else self.prompt_tokens
+            )
+        return self._fitted_tokens[window]
 
     def _reserve(self, deployment: DeploymentInfo) -> limits.Reservation | None:
         params = self.request.params
@@ -254,6 +268,13 @@ class Attempter:
             limits.settle(deployment, reservation, 0)
             breaker.release_probe(deployment.id)
             return None
+        fitted, turns_dropped = optimizer.fit_context(fitted, deployment.settings.context_window)
+        # The record says what the deployment tried last (the one that answered) was sent.
+        compress = self.draft.optimizations.get("compress")
+        if turns_dropped:
+            self.draft.optimizations.setdefault("compress", {})["turns_dropped"] = turns_dropped
+        elif compress and compress.pop("turns_dropped", None) is not None and not compress:
+            del self.draft.optimizations["compress"]
         adapter = adapter_for(deployment.provider)
         num_retries = self.request.num_retries if self.request.num_retries is not None else group.num_retries
         strategy = get_strategy(group.strategy)

@@ -92,6 +92,8 @@ class StreamSession:
         self.overhead_ms = (time.perf_counter() - self.started - attempter.upstream_s) * 1000
         self.text: list[str] = []
         self.finished = False
+        # How the answer ended, as the deployment that finished it said ("length": cut at max_tokens).
+        self.finish_reason: str | None = None
         self._reported = False
 
     @property
@@ -155,6 +157,7 @@ class StreamSession:
                     self.opened = opened
                     pending = opened.first
             for chunk in held:
+                self.finish_reason = chunk.finish_reason or self.finish_reason
                 if chunk.text:
                     segment_text.append(chunk.text)
                     self.text.append(chunk.text)

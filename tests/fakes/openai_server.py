@@ -24,7 +24,7 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "fail=0.3;as=reset"       ... failing the way `as` says: 429, 503, hang, reset or malformed
     "die_after=20;as=reset"   answer the first 20 requests, then fail every one (a deployment dying mid-run)
     "chunks=8;chunk_delay=20" stream shape; "words=..." sets the answer text
-    "finish=length"           answer with that finish_reason
+    "finish=length"           answer with that finish_reason (streams too)
     "tool=get_weather;arg=city:Paris,unit:c"   answer with that tool call (arguments as JSON, in that order;
                               streams: after the text, the call in three chunks)
 
@@ -357,7 +357,7 @@ class FakeOpenAI:
             if delay:
                 await writer.drain()
                 await asyncio.sleep(delay)
-        finish = "stop"
+        finish = opts.get("finish") or "stop"
         if "tool" in opts:
             # The call's name first, its arguments in two pieces, as OpenAI streams them.
             arguments = json.dumps(dict(p.split(":", 1) for p in opts.get("arg", "").split(",") if ":" in p))

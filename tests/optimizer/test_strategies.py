@@ -119,6 +119,21 @@ def test_a_streamed_answer_fills_the_cache_for_the_next_request(up, upstream, cl
     assert again.choices[0].message.content == streamed and upstream.hits["ok"] == 1
 
 
+def test_an_answer_cut_at_max_tokens_is_never_cached_streamed_or_not(up, upstream, client_for):
+    create_model("m", [(up, "finish=length")], optimize=["cache"])
+    client = client_for(create_key())
+    assert ask(client, temperature=0).choices[0].finish_reason == "length"
+    ask(client, temperature=0)
+    assert upstream.hits["finish=length"] == 2
+    chunks = list(ask(client, temperature=0, stream=True))
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    ask(client, temperature=0)
+    assert upstream.hits["finish=length"] == 4 and not any(r.cache_hit for r in records())
+    # The streamed answer is scored as truncated, as the same answer unstreamed is.
+    scored = records()
+    assert "truncated" in scored[2].quality_problems and "truncated" in scored[0].quality_problems
+
+
 def test_no_cache_at_temperature_above_zero_unless_the_model_opts_in(up, upstream, client_for):
     create_model("m", [(up, "ok")], optimize=["cache"])
     client = client_for(create_key())
@@ -154,6 +169,48 @@ def test_trimming_keeps_the_system_prompt_and_the_latest_turns(up, upstream, cli
     assert sent == [messages[0], messages[3]]
     (record,) = records()
     assert record.optimizations["compress"]["turns_dropped"] == 2
+
+
+LONG_CHAT = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "an old turn about the weather and many other things " * 20},
+    {"role": "assistant", "content": "It was sunny. " * 5},
+    {"role": "user", "content": "And what is 2 + 2?"},
+]
+
+
+def test_trimming_fits_the_deployment_tried_not_the_largest_of_the_model(up, upstream, client_for):
+    # The large deployment fails: the small one answers, with the old turns trimmed to its window
+    # (trimming to the largest window would have trimmed nothing and passed the small one over).
+    create_model(
+        "m",
+        [(up, "err=500", {"context_window": 100_000}), (up, "ok;n=small", {"context_window": 300})],
+        optimize=["compress"],
+        num_retries=0,
+    )
+    ask(client_for(create_key()), messages=LONG_CHAT)
+    assert upstream.hits["ok;n=small"] == 1
+    assert upstream.last["messages"] == [LONG_CHAT[0], LONG_CHAT[3]]
+    (record,) = records()
+    assert record.status == "ok" and record.optimizations["compress"]["turns_dropped"] == 2
+    assert not record.skipped
+
+
+def test_a_larger_deployment_tried_after_a_smaller_one_gets_the_whole_history(up, upstream, client_for):
+    cheap = {"context_window": 300, "input_cost_per_mtok": 0.1, "output_cost_per_mtok": 0.1}
+    dear = {"context_window": 100_000, "input_cost_per_mtok": 10, "output_cost_per_mtok": 10}
+    create_model(
+        "m",
+        [(up, "err=500;n=small", cheap), (up, "ok;n=big", dear)],
+        optimize=["compress"],
+        strategy="cost-based",
+        num_retries=0,
+    )
+    ask(client_for(create_key()), messages=LONG_CHAT)
+    assert upstream.hits["err=500;n=small"] == 1  # tried first, with a trimmed prompt, and failed
+    assert upstream.hits["ok;n=big"] == 1 and len(upstream.last["messages"]) == 4
+    (record,) = records()
+    assert record.status == "ok" and "turns_dropped" not in record.optimizations.get("compress", {})
 
 
 def test_without_compress_a_prompt_too_long_for_every_deployment_is_refused(up, client_for):
