@@ -3,12 +3,15 @@ Secrets never shown. Actions live in routerapp/admin_actions.py."""
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count
 from django.forms.models import construct_instance
+from django.template.response import TemplateResponse
 from pydantic import ValidationError
 
 from routerapp import admin_actions, batches
@@ -25,11 +28,13 @@ from routerapp.models import (
     ModelGroup,
     OptimizerTemplate,
     Provider,
+    QuarantinedRecord,
     QueryRecord,
     Span,
     StatsRollup,
 )
 from routerapp.optimizer import switches
+from routerapp.providers.redact import redact
 from routerapp.routing import breaker
 from routerapp.routing.strategies import STRATEGIES
 from routerapp.schema import (
@@ -43,6 +48,38 @@ from routerapp.schema import (
     Spec,
     problems,
 )
+
+
+@functools.cache  # one callable per field: the admin matches read-only fields by identity
+def masked(field: str, description: str | None = None):
+    """A read-only admin field showing `field` with secrets masked (routerapp.providers.redact).
+
+    Text the router stored (bodies, upstream errors, span attributes) may hold what a client or an
+    upstream sent: every provider's own secrets and anything key-shaped are masked before display.
+    """
+
+    def show(obj) -> str:
+        value = getattr(obj, field)
+        if value in (None, "", [], {}):
+            return "—"
+        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+        return redact(text, Provider.all_secrets())
+
+    show.short_description = description or field.replace("_", " ")  # type: ignore[attr-defined]
+    show.__name__ = f"masked_{field}"
+    return show
+
+
+class MaskedAdmin(admin.ModelAdmin):
+    """Shows the fields named in `masked_fields` only masked, never as stored."""
+
+    masked_fields: tuple[str, ...] = ()
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), *self.masked_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *(masked(f) for f in self.masked_fields)]
 
 
 class SchemaForm(forms.ModelForm):
@@ -229,7 +266,7 @@ class DeploymentAdmin(admin.ModelAdmin):
     list_filter = ["provider", "model_group", "health_status", "enabled"]
     search_fields = ["upstream_model", "model_group__name", "provider__name"]
     list_select_related = ["provider", "model_group"]
-    readonly_fields = ["health_status", "health_error", "health_checked_at", "health_latency_ms"]
+    readonly_fields = ["health_status", masked("health_error"), "health_checked_at", "health_latency_ms"]
     actions = [
         admin_actions.enable_deployments,
         admin_actions.disable_deployments,
@@ -294,10 +331,34 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
         obj.key_hash, obj.prefix, obj.created_at = created.key_hash, created.prefix, created.created_at
-        # Shown once: only the hash is stored.
-        messages.warning(
-            request, f"New key for '{obj.name}' (copy it now, it will not be shown again): {raw}"
-        )
+        # Shown once, on the response to this POST (response_add): only the hash is stored, and the
+        # key never goes into the `messages` cookie, which is signed, not encrypted.
+        request._created_api_key = raw
+
+    def response_add(self, request, obj: ApiKey, post_url_continue=None):
+        raw = getattr(request, "_created_api_key", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"New key for {obj.name}",
+            "opts": self.opts,
+            "key": obj,
+            "raw_key": raw,
+        }
+        response = TemplateResponse(request, "admin/routerapp/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"  # neither the browser's cache nor a proxy keeps it
+        return response
+
+
+class ReadOnlyAdmin(MaskedAdmin):
+    """Rows the router writes (history, spans, error groups, rollups): to look at, not to edit."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 ATTEMPT_COLUMNS = (
@@ -321,7 +382,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(QueryRecord)
-class QueryRecordAdmin(admin.ModelAdmin):
+class QueryRecordAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "request_id",
@@ -337,26 +398,12 @@ class QueryRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
     list_select_related = ["deployment__provider"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the router writes (history, spans, error groups, rollups): to look at, not to edit."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    masked_fields = ("error_message", "request_body", "response_body", "ensemble", "feedback_comment")
 
 
 @admin.register(Attempt)
 class AttemptAdmin(ReadOnlyAdmin):
+    masked_fields = ("error_message",)
     list_display = [
         "created_at",
         "query",
@@ -375,6 +422,7 @@ class AttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(Span)
 class SpanAdmin(ReadOnlyAdmin):
+    masked_fields = ("attributes",)
     list_display = ["query", "position", "name", "status", "start_ms", "duration_ms"]
     list_filter = ["name", "status"]
     search_fields = ["query__request_id"]
@@ -383,7 +431,16 @@ class SpanAdmin(ReadOnlyAdmin):
 
 @admin.register(ErrorGroup)
 class ErrorGroupAdmin(ReadOnlyAdmin):
-    list_display = ["error_type", "message", "provider", "deployment", "count", "first_seen", "last_seen"]
+    masked_fields = ("message", "sample_message", "recent")
+    list_display = [
+        "error_type",
+        masked("message"),
+        "provider",
+        "deployment",
+        "count",
+        "first_seen",
+        "last_seen",
+    ]
     list_filter = ["error_type", "provider"]
     search_fields = ["message", "sample_message", "sample_request_id"]
     date_hierarchy = "last_seen"
@@ -430,6 +487,7 @@ def cancel_batches(modeladmin, request, queryset) -> None:
 
 @admin.register(Batch)
 class BatchAdmin(ReadOnlyAdmin):
+    masked_fields = ("errors",)
     list_display = ["id", "api_key", "status", "total", "completed", "failed", "created_at", "completed_at"]
     list_filter = ["status"]
     search_fields = ["id", "input_file_id", "api_key__name"]
@@ -440,10 +498,22 @@ class BatchAdmin(ReadOnlyAdmin):
 
 @admin.register(BatchItem)
 class BatchItemAdmin(ReadOnlyAdmin):
+    masked_fields = ("error",)
     list_display = ["batch", "line", "custom_id", "model", "status", "status_code", "runs", "request_id"]
     list_filter = ["status"]
     search_fields = ["batch__id", "custom_id", "request_id"]
     exclude = ["body", "response"]
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(ReadOnlyAdmin):
+    """Rows the history writer could not store as they were (routerapp.observability.writer)."""
+
+    list_display = ["created_at", "request_id", "repaired", masked("error")]
+    list_filter = ["repaired"]
+    search_fields = ["request_id", "error"]
+    date_hierarchy = "created_at"
+    masked_fields = ("draft", "error")
 
 
 @admin.register(OptimizerTemplate)

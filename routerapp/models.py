@@ -55,6 +55,15 @@ class Provider(models.Model):
     def has_stored_secret(self) -> bool:
         return bool(self.api_key_encrypted)
 
+    def secrets(self) -> tuple[str, ...]:
+        """What no page may repeat: the key and every configured header value (as the adapters see them)."""
+        headers = (str(v) for v in (self.extra_headers or {}).values())
+        return tuple(s for s in (self.resolved_api_key(), *headers) if s)
+
+    @classmethod
+    def all_secrets(cls) -> tuple[str, ...]:
+        return tuple(s for provider in cls.objects.all() for s in provider.secrets())
+
     def key_source(self) -> str:
         """Where the key comes from, safe to show: the `env:VAR` reference, or that one is stored."""
         if self.api_key_ref:
@@ -464,7 +473,8 @@ class ErrorGroup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.error_type}: {self.message[:60]}"
+        # Not the message: the admin shows this in titles and checkbox labels, unmasked (admin.masked).
+        return f"{self.error_type} #{self.pk}"
 
 
 class StatsRollup(models.Model):

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from routerapp.models import ApiKey, Deployment, ModelGroup, Provider, QueryRecord, hash_key
+from routerapp.models import (
+    ApiKey,
+    Attempt,
+    Deployment,
+    ErrorGroup,
+    ModelGroup,
+    Provider,
+    QuarantinedRecord,
+    QueryRecord,
+    Span,
+    hash_key,
+)
 from tests.factories import create_model, create_provider
 
 pytestmark = pytest.mark.django_db
@@ -44,16 +56,75 @@ def test_provider_secret_is_write_only(admin_client):
 
 def test_new_api_key_is_shown_once_and_stored_hashed(admin_client):
     response = admin_client.post(
-        "/admin/routerapp/apikey/add/",
-        {"name": "team", "allowed_models": "[]", "enabled": "on"},
-        follow=True,
+        "/admin/routerapp/apikey/add/", {"name": "team", "allowed_models": "[]", "enabled": "on"}
     )
+    # Shown on the response to the POST itself: no redirect through the (unencrypted) messages cookie.
+    assert response.status_code == 200, response.content[:2000]
     page = response.content.decode()
-    raw = page.split("will not be shown again): ")[1].split("<")[0].strip()
+    raw = page.split('id="new-api-key"')[1].split(">")[1].split("<")[0].strip()
     key = ApiKey.objects.get(name="team")
     assert key.key_hash == hash_key(raw)
-    listing = admin_client.get("/admin/routerapp/apikey/").content.decode()
-    assert raw not in listing and key.key_hash not in listing
+    assert "no-store" in response["Cache-Control"]
+    assert raw not in str(response.cookies) and raw not in str(admin_client.cookies)
+    assert all(raw not in value for value in response.headers.values())
+    for url in ("/admin/routerapp/apikey/", f"/admin/routerapp/apikey/{key.pk}/change/", "/admin/"):
+        page = admin_client.get(url).content.decode()
+        assert raw not in page and key.key_hash not in page
+
+
+def test_admin_pages_mask_secrets_in_stored_text(admin_client):
+    provider = create_provider(name="up", base_url="http://127.0.0.1:9/v1")
+    provider.set_api_key("hunter2-provider-secret")  # not key-shaped: masked because it is this provider's
+    provider.save()
+    group = create_model("m", [(provider, "x")])
+    deployment = group.deployments.get()
+    leak = "echo: Authorization: Bearer sk-live-abcdef0123456789 and hunter2-provider-secret"
+    Deployment.objects.filter(pk=deployment.pk).update(health_error=leak)
+    record = QueryRecord.objects.create(
+        request_id="r1",
+        model="m",
+        status="error",
+        error_message=leak,
+        request_body='{"messages": [{"role": "user", "content": "my key is sk-live-abcdef0123456789"}]}',
+        response_body=leak,
+    )
+    attempt = Attempt.objects.create(query=record, deployment=deployment, status="error", error_message=leak)
+    span = Span.objects.create(
+        query=record, position=0, name="attempt", start_ms=0, duration_ms=1, attributes={"error": leak}
+    )
+    group_row = ErrorGroup.objects.create(
+        fingerprint="f",
+        error_type="AuthenticationError",
+        message=leak[:300],
+        sample_message=leak,
+        first_seen=timezone.now(),
+        last_seen=timezone.now(),
+    )
+    quarantined = QuarantinedRecord.objects.create(request_id="r2", draft={"error_message": leak}, error=leak)
+    pages = [
+        f"/admin/routerapp/queryrecord/{record.pk}/change/",
+        f"/admin/routerapp/attempt/{attempt.pk}/change/",
+        f"/admin/routerapp/span/{span.pk}/change/",
+        "/admin/routerapp/errorgroup/",
+        f"/admin/routerapp/errorgroup/{group_row.pk}/change/",
+        f"/admin/routerapp/deployment/{deployment.pk}/change/",
+        "/admin/routerapp/quarantinedrecord/",
+        f"/admin/routerapp/quarantinedrecord/{quarantined.pk}/change/",
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 200, url
+        assert "sk-live-abcdef0123456789" not in page and "hunter2-provider-secret" not in page, url
+        assert "***" in page, url
+
+
+def test_quarantined_records_are_read_only_in_the_admin(admin_client):
+    row = QuarantinedRecord.objects.create(request_id="r9", draft={"prompt_tokens": -5}, error="out of range")
+    page = admin_client.get(f"/admin/routerapp/quarantinedrecord/{row.pk}/change/").content.decode()
+    assert "out of range" in page and "prompt_tokens" in page
+    assert 'name="_save"' not in page
+    assert admin_client.get("/admin/routerapp/quarantinedrecord/add/").status_code == 403
 
 
 def test_history_pages_render(admin_client):

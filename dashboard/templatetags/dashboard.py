@@ -7,12 +7,13 @@ label goes through template escaping.
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from routerapp.providers.redact import redact
 
 register = template.Library()
 
@@ -71,28 +72,15 @@ def get(mapping, key):
     return mapping.get(key) if mapping else None
 
 
-# Secrets in stored bodies.
-
-_SECRETS = [
-    re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}"),  # OpenAI / Anthropic / router keys
-    re.compile(r"\b(gh[pousr]|xox[abprs]|glpat)[-_][A-Za-z0-9_\-]{8,}"),
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWTs
-]
-_ASSIGNED = re.compile(
-    r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization|bearer)[\"']?\s*[:=]?\s*[\"']?(?:bearer\s+)?)"
-    r"([^\s\"',;]{6,})"
-)
+# Secrets in stored bodies and upstream errors: the same masking as an upstream error passed to a
+# client (routerapp.providers.redact), so there is one list of what a secret looks like. Stored
+# upstream text was already masked with the provider's own secrets when it was written.
 
 
 @register.filter
 def masked(text: str | None) -> str:
-    """The text with anything that looks like a credential replaced by ••••."""
-    if not text:
-        return ""
-    for pattern in _SECRETS:
-        text = pattern.sub(lambda m: m.group(0)[:6] + "••••", text)
-    return _ASSIGNED.sub(lambda m: m.group(1) + "••••", text)
+    """The text with anything that looks like a credential replaced by ***."""
+    return redact(text) if text else ""
 
 
 # Charts.

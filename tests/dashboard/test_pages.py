@@ -146,4 +146,15 @@ def test_request_detail_has_a_waterfall_and_masks_secrets(client, staff, history
     page = client.get(f"/dashboard/history/{record.request_id}/").content.decode()
     assert page.count('class="wf-row"') == 3
     assert "wf-bar wf-error" in page and "sim/flaky" in page
-    assert "sk-abcdefghijklmnop" not in page and "sk-abc••••" in page
+    assert "sk-abcdefghijklmnop" not in page and "sk-***" in page
+
+
+def test_health_badge_tooltip_masks_an_upstream_secret(client, staff, history):
+    from routerapp.models import Deployment
+
+    Deployment.objects.update(
+        health_status="unhealthy", health_error="AuthenticationError: bad key Bearer sk-live-abcdef0123456789"
+    )
+    page = client.get("/dashboard/").content.decode()
+    assert "badge-unhealthy" in page
+    assert "sk-live-abcdef0123456789" not in page and "Bearer ***" in page
