@@ -50,7 +50,34 @@ def test_apikey_revoke_and_bad_input():
         run("apikey", "create", "x", "--models", "fats")
     with pytest.raises(CommandError, match="--expires"):
         run("apikey", "create", "x", "--expires", "2001-01-01")
+    with pytest.raises(CommandError, match="--optimize: unknown optimizer strategy 'turbo'"):
+        run("apikey", "create", "x", "--optimize", "compress,turbo")
     assert not ApiKey.objects.filter(name="x").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_apikey_create_optimize_sets_the_keys_strategies_as_the_request_option_would(
+    live_url, upstream, client_for
+):
+    from routerapp.models import OptimizerTemplate
+
+    OptimizerTemplate.objects.update_or_create(
+        task_type="math", defaults={"instructions": "End with 'Final answer: N'.", "temperature": 0.0}
+    )
+    provider = create_provider(name="up", base_url=upstream.base_url)
+    create_model("m", [(provider, "ok")], optimize=["params"])
+    out, _ = run("apikey", "create", "tuned", "--optimize", "instructions,-params")
+    assert ApiKey.objects.get(name="tuned").optimize == ["instructions", "-params"]
+    client = client_for(out.strip().splitlines()[-1])
+    math = [{"role": "user", "content": "What is 17 * 23? Show your work."}]
+    client.chat.completions.create(model="m", messages=math)
+    assert upstream.last["messages"][0] == {"role": "system", "content": "End with 'Final answer: N'."}
+    assert "temperature" not in upstream.last  # the key's -params beats the model's params
+    # A request may turn the key's strategy off, but not undo the key's opt-out.
+    client.chat.completions.create(
+        model="m", messages=math, extra_headers={"x-router-optimize": "-instructions,params"}
+    )
+    assert upstream.last["messages"] == math and "temperature" not in upstream.last
 
 
 @pytest.mark.django_db(transaction=True)

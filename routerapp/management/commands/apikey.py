@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from routerapp.management.base import RouterCommand
 from routerapp.models import ApiKey
+from routerapp.optimizer import switches
 from routerapp.routing.table import load_table
 
 
@@ -43,6 +44,15 @@ class Command(RouterCommand):
         create.add_argument(
             "--expires", default=None, help="ISO date or datetime (UTC) after which the key is refused."
         )
+        create.add_argument(
+            "--optimize",
+            default=None,
+            metavar="STRATEGY[,..]",
+            help=(
+                "Optimizer switches for this key's requests, over the model's: e.g. 'compress,-cache' "
+                f"({', '.join(switches.STRATEGIES)}, all, none; '-name' is an opt-out no request undoes)."
+            ),
+        )
         sub.add_parser("list", help="List keys (prefixes only).")
         revoke = sub.add_parser("revoke", help="Disable a key.")
         revoke.add_argument("name")
@@ -59,6 +69,7 @@ class Command(RouterCommand):
         budget: str | None,
         expires: str | None = None,
         admin: bool = False,
+        optimize: str | None = None,
         **_,
     ):
         if ApiKey.objects.filter(name=name).exists():
@@ -82,6 +93,11 @@ class Command(RouterCommand):
                 f"known models: {', '.join(sorted(known)) or '(none)'}"
             )
         expires_at = parse_expiry(expires) if expires else None
+        try:
+            # Stored as the admin form and the API store it, read by switches.resolve like theirs.
+            optimize_spec = switches.normalize(optimize)
+        except ValueError as exc:
+            raise CommandError(f"--optimize: {exc}") from None
         key, raw = ApiKey.create_key(
             name,
             allowed_models=allowed,
@@ -89,6 +105,7 @@ class Command(RouterCommand):
             budget_usd=budget_usd,
             is_admin=admin,
             expires_at=expires_at,
+            optimize=optimize_spec,
         )
         kind = "admin key" if admin else "key"
         self.stderr.write(f"created {kind} '{key.name}' ({key.prefix}…); it is shown once, store it now:")
