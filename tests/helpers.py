@@ -7,6 +7,8 @@ Requests through the live server, reads of the history, the clock's minute, and 
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -114,6 +116,13 @@ def attempts(record: QueryRecord) -> list[tuple[str, int, str]]:
     ]
 
 
+def attempt_latencies(record: QueryRecord) -> list[float]:
+    """How long each attempt ran (ms, the router's own measure), in the order they were made."""
+    return list(
+        Attempt.objects.filter(query=record).order_by("start_ms").values_list("latency_ms", flat=True)
+    )
+
+
 def minute_start() -> float:
     """One second into the current minute: a moment whose minute window lasts the whole test."""
     return time.time() // 60 * 60 + 1.0
@@ -132,7 +141,8 @@ def serve_process(
     env: dict[str, str], *args: str, key: str, ready_timeout: float = 30, **popen: Any
 ) -> Iterator[tuple[subprocess.Popen, str]]:
     """`manage.py serve --port P *args` in its own process; yields (process, base URL) once GET
-    /v1/models answers 200 for `key`, and stops it (SIGTERM, then kill) afterwards."""
+    /v1/models answers 200 for `key`, and stops it (SIGTERM, then kill) afterwards: the whole
+    process group, workers and task cluster included, when `start_new_session=True` gave it one."""
     port = free_port()
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.PIPE)
@@ -159,10 +169,21 @@ def serve_process(
             time.sleep(0.05)
         yield server, base
     finally:
-        if server.poll() is None:
-            server.terminate()
+        group = popen.get("start_new_session", False)
+        if server.poll() is None or group:
+            _signal(server, signal.SIGTERM, group)
             try:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                server.kill()
+                _signal(server, signal.SIGKILL, group)
                 server.wait()
+
+
+def _signal(process: subprocess.Popen, signum: int, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(process.pid, signum)  # the group outlives its leader: the cluster, the workers
+        else:
+            process.send_signal(signum)
+    except ProcessLookupError:
+        pass

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
@@ -318,30 +317,45 @@ def test_a_failing_stream_raises_before_any_chunk() -> None:
     assert received == [] and isinstance(error, errors.ProviderUnavailableError)
 
 
-def test_latency_is_real() -> None:
-    adapter = create_adapter(latency_ms=20, jitter_ms=5)
-    started = time.perf_counter()
-    complete(adapter, create_request())
-    assert time.perf_counter() - started >= 0.015
+class TimedAdapter(SimulatedAdapter):
+    """The real simulator, noting each wait instead of sleeping through it: the test, not the
+    wall clock, checks how long an answer is made to take."""
 
-    adapter = create_adapter(latency_ms=20, jitter_ms=0, chunk_delay_ms=2)
-    started = time.perf_counter()
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.slept: list[float] = []
+
+    async def _sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await asyncio.sleep(0)  # still a suspension point, as a real sleep is
+
+
+def timed_adapter(**options: Any) -> TimedAdapter:
+    return TimedAdapter(create_adapter(**options).provider, httpx.AsyncClient())
+
+
+def test_latency_is_waited_before_the_answer() -> None:
+    adapter = timed_adapter(latency_ms=20, jitter_ms=5)
+    complete(adapter, create_request())
+    [waited] = adapter.slept
+    assert 0.015 <= waited <= 0.025
+
+    adapter = timed_adapter(latency_ms=20, jitter_ms=0, chunk_delay_ms=2)
     chunks = stream(adapter, create_request("Hello!"))
     content_chunks = sum(1 for c in chunks if c.text)
-    assert time.perf_counter() - started >= 0.020 + 0.002 * (content_chunks - 1)
+    # The latency before the first token, then the chunk delay between two pieces.
+    assert adapter.slept == pytest.approx([0.020] + [0.002] * (content_chunks - 1))
 
 
 def test_tokens_per_s_makes_long_answers_slower() -> None:
-    adapter = create_adapter(tokens_per_s=2000)
-    result = None
-    started = time.perf_counter()
+    adapter = timed_adapter(tokens_per_s=2000)
     result = complete(adapter, create_request(PROMPTS_BY_TASK["reasoning"]))
-    assert time.perf_counter() - started >= result.usage.completion_tokens / 2000
+    assert result.usage.completion_tokens > 0
+    assert adapter.slept == [pytest.approx(result.usage.completion_tokens / 2000)]
 
 
 def test_a_latency_over_the_timeout_raises_a_timeout() -> None:
-    adapter = create_adapter(latency_ms=500, jitter_ms=0)
-    started = time.perf_counter()
+    adapter = timed_adapter(latency_ms=500, jitter_ms=0)
     with pytest.raises(errors.UpstreamTimeoutError):
         asyncio.run(adapter.complete(create_request(), "sim-1", Timeouts(total=0.02)))
-    assert time.perf_counter() - started < 0.4
+    assert adapter.slept == [0.02]  # gave up at the timeout, not after the whole latency

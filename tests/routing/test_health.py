@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from io import StringIO
 
 import pytest
@@ -34,9 +33,7 @@ def deployments(upstream, db):
 
 def test_it_probes_every_enabled_deployment_and_records_the_result(deployments, upstream):
     version = config_version()
-    began = time.monotonic()
-    results = check_deployments(timeout_s=0.5)
-    assert time.monotonic() - began < 2  # concurrently, each bounded by the timeout
+    results = check_deployments(timeout_s=0.5)  # the hang ends only by this timeout
     assert {r.label: r.status for r in results} == {
         "up/ok": "healthy",
         "up/err=500": "unhealthy",
@@ -50,6 +47,7 @@ def test_it_probes_every_enabled_deployment_and_records_the_result(deployments, 
     failing = Deployment.objects.get(pk=deployments["up/err=500"].pk)
     assert failing.health_error.startswith("ProviderUnavailableError") and "500" in failing.health_error
     assert "TimeoutError" in Deployment.objects.get(pk=deployments["up/hang"].pk).health_error
+    assert next(r for r in results if r.label == "up/hang").latency_ms >= 500 * 0.95  # its whole 0.5 s
     assert Deployment.objects.get(pk=deployments["up/ok;n=disabled"].pk).health_status == "unknown"
     assert config_version() == version  # recording health is not a config change
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from routerapp.routing import breaker, limits
@@ -55,15 +53,14 @@ def test_a_continued_stream_records_each_skip_once(up, upstream, live_url, stopp
 def test_the_overhead_header_leaves_out_upstream_time_and_backoff(up, upstream, live_url):
     create_model("m", [(up, "err=429;retry_after=0.3")], num_retries=1, fallbacks=["slow"])
     create_model("slow", [(up, "ok;delay=200")])
-    began = time.monotonic()
     response = ask(live_url, create_key(), "m")
-    wall_ms = (time.monotonic() - began) * 1000
-    assert response.status_code == 200 and wall_ms > 500
+    assert response.status_code == 200
     overhead = float(response.headers["x-router-overhead-ms"])
-    assert 0 <= overhead < 150
     (record,) = records()
     assert abs(record.overhead_ms - overhead) < 0.01
-    assert record.latency_ms > 500
+    # What is left out is at least the 300 ms backoff plus the 200 ms upstream delay; a slower
+    # (loaded) machine only adds to both sides, so no bound on the router's own time is needed.
+    assert overhead >= 0 and record.latency_ms - overhead >= 300 + 200
 
 
 def test_a_stream_carries_the_overhead_header_too(up, upstream, live_url):
@@ -75,7 +72,9 @@ def test_a_stream_carries_the_overhead_header_too(up, upstream, live_url):
         json={"model": "m", "messages": HI, "stream": True},
     ) as response:
         response.read()
-    assert 0 <= float(response.headers["x-router-overhead-ms"]) < 250  # the 300 ms upstream wait left out
+    overhead = float(response.headers["x-router-overhead-ms"])
+    (record,) = records()
+    assert overhead >= 0 and record.latency_ms - overhead >= 300  # the 300 ms upstream wait left out
 
 
 def test_error_responses_carry_the_overhead_header_and_record_it(up, upstream, live_url):
@@ -83,6 +82,6 @@ def test_error_responses_carry_the_overhead_header_and_record_it(up, upstream, l
     response = ask(live_url, create_key(), "m")
     assert response.status_code == 502
     overhead = float(response.headers["x-router-overhead-ms"])
-    assert 0 <= overhead < 250
     (record,) = records()
     assert abs(record.overhead_ms - overhead) < 0.01
+    assert 0 <= overhead <= record.latency_ms

@@ -9,7 +9,7 @@ import httpx
 
 from routerapp.models import QueryRecord
 from tests.factories import create_key, create_model, create_provider
-from tests.helpers import HI, attempts, flush_history, records, stream_events
+from tests.helpers import HI, attempt_latencies, attempts, flush_history, records, stream_events
 
 
 def text_of(events: list[str]) -> str:
@@ -48,11 +48,13 @@ def test_a_stream_failing_before_its_first_byte_falls_back_like_any_request(up, 
 def test_a_stream_without_a_first_token_in_time_falls_back(up, upstream, live_url):
     create_model("m", [(up, "hang")], first_token_timeout_s=0.3, num_retries=0, fallbacks=["other"])
     create_model("other", [(up, "ok")])
-    began = time.monotonic()
+    # Without the first-token timeout the hang would last the provider's 60 s timeout, past the
+    # client's 30 s: that the fallback answers at all is the proof, whatever the machine's load.
     _, events = stream_events(live_url, create_key(), {"model": "m", "messages": HI})
-    assert events[-1] == "[DONE]" and time.monotonic() - began < 2
+    assert events[-1] == "[DONE]"
     (record,) = records()
     assert attempts(record) == [("hang", 0, "UpstreamTimeoutError"), ("ok", 0, "")]
+    assert attempt_latencies(record)[0] >= 300  # not given up before its 0.3 s
 
 
 def test_a_stream_cut_midway_continues_on_the_next_deployment_as_one_answer(up, upstream, live_url):
@@ -104,10 +106,9 @@ def test_the_sdk_raises_when_the_stream_ends_with_an_error_event(up, upstream, c
 def test_a_stalled_stream_is_detected_by_the_chunk_timeout_and_continued(up, upstream, live_url):
     create_model("m", [(up, "stall=2")], chunk_timeout_s=0.3, fallbacks=["other"])
     create_model("other", [(up, "ok;words=rest")])
-    began = time.monotonic()
     _, events = stream_events(live_url, create_key(), {"model": "m", "messages": HI})
-    assert time.monotonic() - began < 2
     assert events[-1] == "[DONE]"
+    # Continued elsewhere: had the 2 s stall been waited out, the first deployment would have finished.
     assert text_of(events) == "The answer rest"
     (record,) = records()
     assert attempts(record)[0] == ("stall=2", 0, "UpstreamTimeoutError")

@@ -12,20 +12,18 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from tests.factories import create_key, create_model, create_provider
-from tests.fakes import free_port, redis_key_prefix
-from tests.helpers import database_url, fresh_minute
+from tests.fakes import redis_key_prefix
+from tests.helpers import database_url, fresh_minute, serve_process
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
-ROOT = Path(__file__).resolve().parents[2]
 HI = [{"role": "user", "content": "hi"}]
 
 
@@ -36,25 +34,10 @@ def redis_prefix():
 
 
 class Workers:
-    """`manage.py serve --workers 2` on a free port; stopped with SIGTERM like in production."""
+    """A running `manage.py serve --workers 2` (started by serve_process) and the port it serves."""
 
-    def __init__(self, prefix: str, log: Path) -> None:
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": REDIS_URL,
-            "CACHE_KEY_PREFIX": prefix,
-            "LOG_LEVEL": "WARNING",
-        }
-        self.log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(self.port), "--workers", "2", "--no-worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path) -> None:
+        self.proc, self.port, self.log = proc, port, log
 
     def worker_pids(self) -> set[int]:
         children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
@@ -66,8 +49,8 @@ class Workers:
         spare = []
         deadline = time.monotonic() + deadline_s
         while len(by_worker) < 2:
-            assert time.monotonic() < deadline, f"two workers never answered; see {self.log.name}"
-            assert self.proc.poll() is None, f"serve exited; see {self.log.name}"
+            assert time.monotonic() < deadline, f"two workers never answered; see {self.log}"
+            assert self.proc.poll() is None, f"serve exited; see {self.log}"
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             try:
                 get(conn, "/v1/models", key)  # answered, so a worker has accepted this connection
@@ -105,29 +88,31 @@ class Workers:
                 return pid
         return None
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
 
 @pytest.fixture
 def workers(redis_prefix, transactional_db, tmp_path):
-    """Start the servers lazily: the test creates its config rows first, so both load them at once."""
-    started: list[Workers] = []
+    """Start the servers lazily, once `key` exists: the test creates its config rows first, so
+    both workers load them at once. Stopped with SIGTERM like in production."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": redis_prefix,
+        "LOG_LEVEL": "WARNING",
+    }
+    with ExitStack() as stack:
 
-    def start() -> Workers:
-        started.append(Workers(redis_prefix, tmp_path / "serve.log"))
-        return started[-1]
+        def start(key: str) -> Workers:
+            log_path = tmp_path / "serve.log"
+            log = stack.enter_context(log_path.open("wb"))
+            proc, base = stack.enter_context(
+                serve_process(
+                    env, "--workers", "2", "--no-worker", key=key, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+            return Workers(proc, int(base.rsplit(":", 1)[1]), log_path)
 
-    yield start
-    for w in started:
-        w.stop()
+        yield start
 
 
 def get(conn: http.client.HTTPConnection, path: str, key: str) -> tuple[int, dict[str, str], bytes]:
@@ -153,7 +138,7 @@ def test_two_workers_enforce_one_keys_rpm_limit_together(upstream, workers):
     provider = create_provider(name="up", kind="openai", base_url=upstream.base_url)
     create_model("m", [(provider, "ok")])
     key = create_key(rpm_limit=limit)
-    first, second = workers().connections_per_worker(key)
+    first, second = workers(key).connections_per_worker(key)
 
     fresh_minute(margin=6)
     statuses = {first: [], second: []}
@@ -185,7 +170,7 @@ def test_a_cooldown_opened_through_one_worker_is_honoured_by_the_other(upstream,
         num_retries=0,
     )
     key = create_key()
-    first, second = workers().connections_per_worker(key)
+    first, second = workers(key).connections_per_worker(key)
 
     fresh_minute(margin=6)
     for _ in range(2):

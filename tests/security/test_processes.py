@@ -15,14 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fakes import free_port
+from tests.helpers import ROOT, serve_process
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
 providers:
   - {name: sim, kind: simulated, options: {seed: 1}}
@@ -70,37 +69,6 @@ def new_key(env: dict, name: str) -> str:
     return manage(env, "apikey", "create", name).stdout.strip().splitlines()[-1]
 
 
-class Serve:
-    def __init__(self, env: dict, *args: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(self.port), *args],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own process group, as under systemd
-        )
-
-    def wait_ready(self, key: str) -> None:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{self.base}/v1/models", headers=auth(key)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and self.proc.poll() is None, "server did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
 def auth(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
@@ -117,51 +85,40 @@ def eventually(check, what: str, deadline_s: float = 10) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def serve(env):
-    started: list[Serve] = []
-
-    def start(*args: str) -> Serve:
-        started.append(Serve(env, *args))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.stop()
-
-
-def test_revocations_new_keys_and_imported_models_reach_a_running_server(env, serve, tmp_path):
+def test_revocations_new_keys_and_imported_models_reach_a_running_server(env, tmp_path):
     key = new_key(env, "a")
-    server = serve("--no-worker")
-    server.wait_ready(key)
-    assert ask(server.base, key).status_code == 200
+    with serve_process(env, "--no-worker", key=key, start_new_session=True) as (_, base):
+        assert ask(base, key).status_code == 200
 
-    manage(env, "apikey", "revoke", "a")
-    eventually(lambda: ask(server.base, key).status_code == 401, "the revoked key is refused")
+        manage(env, "apikey", "revoke", "a")
+        eventually(lambda: ask(base, key).status_code == 401, "the revoked key is refused")
 
-    second = new_key(env, "b")
-    eventually(lambda: ask(server.base, second).status_code == 200, "the new key is accepted")
+        second = new_key(env, "b")
+        eventually(lambda: ask(base, second).status_code == 200, "the new key is accepted")
 
-    (tmp_path / "more.yaml").write_text(MORE)
-    manage(env, "importconfig", str(tmp_path / "more.yaml"))
-    eventually(lambda: ask(server.base, second, "smart").status_code == 200, "the imported model answers")
+        (tmp_path / "more.yaml").write_text(MORE)
+        manage(env, "importconfig", str(tmp_path / "more.yaml"))
+        eventually(lambda: ask(base, second, "smart").status_code == 200, "the imported model answers")
 
 
-def test_sigterm_to_the_process_group_stops_serve_and_its_cluster_losing_nothing(env, serve):
+def test_sigterm_to_the_process_group_stops_serve_and_its_cluster_losing_nothing(env):
     key = new_key(env, "a")
-    server = serve()  # with the django-q2 cluster
-    server.wait_ready(key)
     sent = 20
-    for _ in range(sent):
-        assert ask(server.base, key).status_code == 200
+    # With the django-q2 cluster, in a process group of its own as under systemd.
+    with serve_process(
+        env, key=key, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as (server, base):
+        for _ in range(sent):
+            assert ask(base, key).status_code == 200
 
-    os.killpg(server.proc.pid, signal.SIGTERM)  # what systemd does by default
-    # Bounded wait, not a timing assertion: before the fix the cluster hung until killed (31 s).
-    output, _ = server.proc.communicate(timeout=15)
-    assert server.proc.returncode == 0, output
-    cluster_pid = int(re.search(r"task worker cluster started \(pid (\d+)\)", output).group(1))
-    with pytest.raises(ProcessLookupError):
-        os.killpg(cluster_pid, 0)  # the cluster's process group is gone: no orphaned workers
+        os.killpg(server.pid, signal.SIGTERM)  # what systemd does by default
+        # Bounded wait, not a timing assertion: before the fix the cluster hung until killed (31 s).
+        output, _ = server.communicate(timeout=15)
+        assert server.returncode == 0, output
+        # Checked before serve_process cleans up, which would signal what was left behind.
+        cluster_pid = int(re.search(r"task worker cluster started \(pid (\d+)\)", output).group(1))
+        with pytest.raises(ProcessLookupError):
+            os.killpg(cluster_pid, 0)  # the cluster's process group is gone: no orphaned workers
 
     database = env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as db:
