@@ -6,7 +6,7 @@ clients close, so a graceful stop loses no history.
 Requests under /v1/ (the OpenAI-compatible API, the hot path) go through the `Gate` (request id,
 authentication and size checks before the body is read; routerapp/api/gate.py) to `ApiHandler`:
 the same Django, URLs and views, without the middleware the API does not use. Everything else
-(admin, dashboard, /api) gets Django's full stack.
+(admin, dashboard, /api) gets Django's full stack; /api's responses carry x-request-id too.
 """
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ class ApiHandler(ASGIHandler):
 
 
 from routerapp import production  # noqa: E402
-from routerapp.api.gate import Gate  # noqa: E402  (needs the settings configured above)
+from routerapp.api.gate import Gate, RequestIds  # noqa: E402  (needs the settings configured above)
 
 api_application = Gate(ApiHandler())
+management_application = RequestIds(django_application)
 
 
 def freeze_startup_objects() -> None:
@@ -74,6 +75,8 @@ def freeze_startup_objects() -> None:
 async def application(scope, receive, send):
     if scope["type"] == "http" and scope["path"].startswith("/v1/"):
         return await api_application(scope, receive, send)
+    if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        return await management_application(scope, receive, send)
     if scope["type"] != "lifespan":
         return await django_application(scope, receive, send)
     from routerapp.observability.writer import writer

@@ -113,3 +113,28 @@ def test_wrong_method_is_not_a_500(key, live_url):
     response = httpx.get(f"{live_url}/v1/chat/completions", headers={"authorization": f"Bearer {key}"})
     assert response.status_code in (404, 405)
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/keys", 401),  # no credentials
+        ("GET", "/api/no-such-endpoint", 404),
+        ("POST", "/api/keys", 403),  # a session client without a CSRF token
+        ("GET", "/api/health", 401),
+    ],
+)
+def test_api_errors_carry_a_request_id_as_v1_errors_do(key, live_url, method, path, status):
+    response = httpx.request(method, f"{live_url}{path}", json={})
+    assert_openai_error(response, status)
+    assert len(response.headers["x-request-id"]) == 32
+
+
+def test_api_errors_with_an_admin_key_carry_a_request_id(key, live_url):
+    admin = create_key(name="ops", is_admin=True)
+    response = httpx.post(
+        f"{live_url}/api/keys", headers={"authorization": f"Bearer {admin}"}, json={"name": ""}
+    )
+    assert 400 <= response.status_code < 500
+    assert_openai_error(response, response.status_code)
+    assert response.headers["x-request-id"]

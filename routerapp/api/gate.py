@@ -7,7 +7,8 @@ body is then read here, at most the limit (a body without Content-Length, or lyi
 cut off at the limit with a 413), and handed to Django in one piece.
 
 Every response gets the `x-request-id` header, and an error Django or ninja answers in HTML or
-plain text (405 Method Not Allowed, for one) is rewritten in OpenAI's error shape.
+plain text (405 Method Not Allowed, for one) is rewritten in OpenAI's error shape. /api gets the
+same two (`RequestIds`), through Django's full stack.
 """
 
 from __future__ import annotations
@@ -65,10 +66,8 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
-        scope["request_id"] = request_id
-        path = scope["path"]
-        send = with_request_id(send, request_id, path)
+        send = tag(scope, send)
+        request_id, path = scope["request_id"], scope["path"]
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
         }
@@ -95,6 +94,26 @@ class Gate:
             if not message.get("more_body", False):
                 break
         await self.app(scope, replay(bytes(body), receive), send)
+
+
+class RequestIds:
+    """/api over Django's full stack: the request id and error shape of /v1, without the gate
+    (the management API also takes a staff session, and its bodies are small)."""
+
+    # Django's ASGIHandler types its scope more narrowly than this module's ASGIApp.
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, tag(scope, send))
+
+
+def tag(scope: Scope, send: Send) -> Send:
+    """Give the request its id (scope["request_id"]) and every response the x-request-id header:
+    the one place that sets it, for /v1 and /api alike."""
+    request_id = uuid.uuid4().hex
+    scope["request_id"] = request_id
+    return with_request_id(send, request_id, scope["path"])
 
 
 def replay(body: bytes, receive: Receive) -> Receive:
