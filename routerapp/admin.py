@@ -26,6 +26,7 @@ from routerapp.models import (
     ErrorGroup,
     File,
     ModelGroup,
+    OptimizerPattern,
     OptimizerTemplate,
     Provider,
     QuarantinedRecord,
@@ -531,3 +532,32 @@ class OptimizerTemplateAdmin(admin.ModelAdmin):
     ]
     list_editable = ["enabled"]
     list_filter = ["enabled"]
+
+
+@admin.register(OptimizerPattern)
+class OptimizerPatternAdmin(ReadOnlyAdmin):
+    """What learned routing knows per (pattern, deployment): written by the learning task and by
+    feedback, so every learned number is read-only here. Deleting a row makes the router forget it
+    (the next learning run rebuilds it from history)."""
+
+    list_display = [
+        "pattern",
+        "model_name",
+        "deployment",
+        "count",
+        "quality_mean",
+        "success_rate",
+        "latency_ms_mean",
+        "cost_usd_mean",
+        "share",
+        "feedback_count",
+        "updated_at",
+    ]
+    list_filter = ["pattern", "deployment__model_group", "deployment__provider"]
+    search_fields = ["pattern", "deployment__upstream_model", "deployment__model_group__name"]
+    ordering = ["pattern", "-quality_mean"]
+    list_select_related = ["deployment__provider", "deployment__model_group"]
+
+    @admin.display(description="model", ordering="deployment__model_group__name")
+    def model_name(self, row: OptimizerPattern) -> str:
+        return row.deployment.model_group.name

@@ -12,6 +12,7 @@ from routerapp.models import (
     Deployment,
     ErrorGroup,
     ModelGroup,
+    OptimizerPattern,
     Provider,
     QuarantinedRecord,
     QueryRecord,
@@ -134,6 +135,44 @@ def test_history_pages_render(admin_client):
     assert admin_client.get("/admin/routerapp/queryrecord/").status_code == 200
     assert admin_client.get(f"/admin/routerapp/queryrecord/{record.pk}/change/").status_code == 200
     assert admin_client.get("/admin/routerapp/modelgroup/").status_code == 200
+
+
+def results(response) -> str:
+    """The change list's result table, without the filter sidebar."""
+    page = response.content.decode()
+    start = page.index('id="result_list"')
+    return page[start : page.index("</table>", start)]
+
+
+def test_learned_patterns_are_listed_filtered_searched_and_read_only(admin_client):
+    provider = create_provider(name="sim", kind="simulated")
+    cheap = create_model("fast", [(provider, "sim-small")]).deployments.get()
+    dear = create_model("smart", [(provider, "sim-large")]).deployments.get()
+    OptimizerPattern.objects.create(pattern="task:code", deployment=cheap, count=40, quality_mean=0.61)
+    row = OptimizerPattern.objects.create(pattern="task:math", deployment=dear, count=12, quality_mean=0.93)
+    listing = admin_client.get("/admin/routerapp/optimizerpattern/").content.decode()
+    assert "task:code" in listing and "task:math" in listing and "0.93" in listing and "smart" in listing
+    assert "By pattern" in listing or "By Pattern" in listing  # the filters
+    searched = results(admin_client.get("/admin/routerapp/optimizerpattern/?q=sim-large"))
+    assert "task:math" in searched and "task:code" not in searched
+    filtered = results(
+        admin_client.get(
+            f"/admin/routerapp/optimizerpattern/?deployment__model_group__id__exact={cheap.model_group_id}"
+        )
+    )
+    assert "task:code" in filtered and "task:math" not in filtered
+    # Learned numbers are the learning task's: shown, never edited; a row may be deleted (forgotten).
+    page = admin_client.get(f"/admin/routerapp/optimizerpattern/{row.pk}/change/").content.decode()
+    assert "0.93" in page and 'name="_save"' not in page and 'name="quality_mean"' not in page
+    refused = admin_client.post(
+        f"/admin/routerapp/optimizerpattern/{row.pk}/change/", {"quality_mean": "1.0", "count": "1"}
+    )
+    assert refused.status_code == 403
+    row.refresh_from_db()
+    assert row.quality_mean == 0.93
+    assert admin_client.get("/admin/routerapp/optimizerpattern/add/").status_code == 403
+    deleted = admin_client.post(f"/admin/routerapp/optimizerpattern/{row.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not OptimizerPattern.objects.filter(pk=row.pk).exists()
 
 
 def model_group_form(**fields) -> dict:
