@@ -123,6 +123,18 @@ def attempt_latencies(record: QueryRecord) -> list[float]:
     )
 
 
+def wait_for(predicate: Any, *, timeout: float = 60.0, every: float = 0.05, what: str = "condition") -> Any:
+    """Poll until `predicate()` returns something truthy, and return it. The bound only keeps a
+    broken build from hanging: it is generous, never the behaviour under test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def minute_start() -> float:
     """One second into the current minute: a moment whose minute window lasts the whole test."""
     return time.time() // 60 * 60 + 1.0

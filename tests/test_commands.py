@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from django.core.management import CommandError
 
 from routerapp.models import ApiKey, hash_key
 from tests.factories import create_model, create_provider
-from tests.helpers import ROOT, serve_process
+from tests.helpers import ROOT, serve_process, wait_for
 from tests.helpers import run_command as run
 
 
@@ -150,9 +149,12 @@ def test_serve_runs_server_and_workers_and_stops_both_on_sigterm(tmp_path):
         assert children, "the django-q2 cluster was not started"
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-        time.sleep(0.5)
-        for pid in children:
-            assert (
-                not Path(f"/proc/{pid}").exists()
-                or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
-            )
+
+        def gone(pid: str) -> bool:
+            status = Path(f"/proc/{pid}/status")
+            try:
+                return "zombie" in status.read_text().lower()
+            except FileNotFoundError:
+                return True
+
+        wait_for(lambda: all(gone(pid) for pid in children), timeout=10, what="the cluster to exit")

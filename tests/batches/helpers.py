@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import openai
 
@@ -30,17 +29,6 @@ def upload_and_create(client: openai.OpenAI, lines: list[dict], **kwargs):
     return client.batches.create(
         input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h", **kwargs
     )
-
-
-def wait_for(predicate, *, timeout: float = 60.0, every: float = 0.05, what: str = "condition"):
-    """Poll until `predicate()` returns something truthy (bounded), and return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def results(client: openai.OpenAI, batch) -> tuple[list[dict], list[dict]]:

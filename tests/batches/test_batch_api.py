@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from routerapp.models import Batch, BatchItem, QueryRecord
 from routerapp.tasks import run_batch
-from tests.batches.helpers import jsonl, request_line, results, upload_and_create, wait_for, worker_thread
+from tests.batches.helpers import jsonl, request_line, results, upload_and_create, worker_thread
 from tests.factories import create_key, create_model, create_provider
-from tests.helpers import flush_history, fresh_minute
+from tests.helpers import flush_history, fresh_minute, wait_for
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from routerapp.models import Batch, BatchItem
-from tests.batches.helpers import request_line, results, upload_and_create, wait_for
+from tests.batches.helpers import request_line, results, upload_and_create
 from tests.factories import create_key, create_model, create_provider
-from tests.helpers import database_url
+from tests.helpers import database_url, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from routerapp.observability.drafts import AttemptDraft
 from routerapp.observability.tracing import Trace
 from routerapp.observability.writer import HistoryWriter, write_batch
 from tests.factories import create_key, create_model, create_provider, record_draft
-from tests.helpers import flush_history
+from tests.helpers import flush_history, wait_for
 
 
 class RecordingWriter(HistoryWriter):
@@ -59,13 +59,6 @@ def history_writer(settings, transactional_db):
     for w in made:
         w.flush()
         w._stopping = True  # the thread leaves its loop within a second
-
-
-def wait_for(condition, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_a_trickle_is_written_as_one_batch_after_the_flush_interval(history_writer):

@@ -14,13 +14,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.fakes import free_port
-from tests.helpers import ROOT, serve_process
+from tests.helpers import ROOT, serve_process, wait_for
 
 CONFIG = """
 providers:
@@ -77,28 +76,20 @@ def ask(base: str, key: str, model: str = "fast") -> httpx.Response:
     return httpx.post(f"{base}/v1/chat/completions", headers=auth(key), json={"model": model, "messages": HI})
 
 
-def eventually(check, what: str, deadline_s: float = 10) -> None:
-    """Poll `check` until it holds; the bound is generous: the rule under test is CONFIG_CHECK_S (0.2 s)."""
-    deadline = time.monotonic() + deadline_s
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.05)
-
-
 def test_revocations_new_keys_and_imported_models_reach_a_running_server(env, tmp_path):
     key = new_key(env, "a")
     with serve_process(env, "--no-worker", key=key, start_new_session=True) as (_, base):
         assert ask(base, key).status_code == 200
 
         manage(env, "apikey", "revoke", "a")
-        eventually(lambda: ask(base, key).status_code == 401, "the revoked key is refused")
+        wait_for(lambda: ask(base, key).status_code == 401, what="the revoked key is refused")
 
         second = new_key(env, "b")
-        eventually(lambda: ask(base, second).status_code == 200, "the new key is accepted")
+        wait_for(lambda: ask(base, second).status_code == 200, what="the new key is accepted")
 
         (tmp_path / "more.yaml").write_text(MORE)
         manage(env, "importconfig", str(tmp_path / "more.yaml"))
-        eventually(lambda: ask(base, second, "smart").status_code == 200, "the imported model answers")
+        wait_for(lambda: ask(base, second, "smart").status_code == 200, what="the imported model answers")
 
 
 def test_sigterm_to_the_process_group_stops_serve_and_its_cluster_losing_nothing(env):
