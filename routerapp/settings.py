@@ -246,8 +246,9 @@ ROUTER: dict[str, Any] = {
     "BATCH_CONCURRENCY": int(os.environ.get("ROUTER_BATCH_CONCURRENCY", "4")),
     # A worker renews its lease on a batch while it runs it; another takes over once it lapses.
     "BATCH_LEASE_S": env_float("ROUTER_BATCH_LEASE_S", 60.0),
-    # One task runs a batch for at most this long, then queues the rest: with the longest request
-    # still in flight (ROUTER_TIMEOUT_S) it stays within the django-q2 task timeout (Q_CLUSTER["timeout"]).
+    # One task starts a batch's requests for at most this long, then queues the rest; the requests
+    # still in flight run on to their own deadline (REQUEST_DEADLINE_S). The django-q2 task timeout
+    # (Q_CLUSTER["timeout"]) is what bounds the two together.
     "BATCH_SLICE_S": env_float("ROUTER_BATCH_SLICE_S", 50.0),
     # Learned routing: patterns are rebuilt from the latest LEARNING_WINDOW scored answers; a server
     # process looks for a new pattern snapshot or feedback events every LEARNING_CHECK_S seconds.
