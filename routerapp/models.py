@@ -301,6 +301,8 @@ class QueryRecord(models.Model):
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="queries"
     )
     model = models.CharField(max_length=200, help_text="The model name the client asked for.")
+    # The client's own end user (the request's `user`), for statistics per user.
+    end_user = models.CharField(max_length=200, blank=True)
     deployment = models.ForeignKey(
         Deployment,
         null=True,
@@ -364,6 +366,7 @@ class QueryRecord(models.Model):
             models.Index(fields=["api_key", "created_at"], name="query_key_created"),
             models.Index(fields=["deployment", "created_at"], name="query_deployment_created"),
             models.Index(fields=["model", "created_at"], name="query_model_created"),
+            models.Index(fields=["end_user", "created_at"], name="query_user_created"),
             # Error pages: recent failures.
             models.Index(fields=["status", "created_at"], name="query_status_created"),
             # Learning: the latest ROUTER_LEARNING_WINDOW scored answers; the judge's backlog.
@@ -381,6 +384,20 @@ class QueryRecord(models.Model):
             if score is not None:
                 return score
         return None
+
+
+class QueryTag(models.Model):
+    """One tag of a QueryRecord (from the request's `metadata`), for statistics per tag."""
+
+    query = models.ForeignKey(QueryRecord, on_delete=models.CASCADE, related_name="tags")
+    tag = models.CharField(max_length=200)
+
+    class Meta:
+        # Statistics per tag join from the window's records; the tag's own page starts from it.
+        indexes = [models.Index(fields=["tag", "query"], name="querytag_tag_query")]
+
+    def __str__(self) -> str:
+        return self.tag
 
 
 class Attempt(models.Model):
@@ -487,6 +504,8 @@ class StatsRollup(models.Model):
         MODEL = "model"
         DEPLOYMENT = "deployment"
         KEY = "key"
+        USER = "user"  # the request's `user`
+        TAG = "tag"  # one row per tag of the request's metadata
 
     dimension = models.CharField(max_length=12, choices=Dimension.choices)
     # Model name, deployment id or key id; "" for ALL and for requests without one.

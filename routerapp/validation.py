@@ -28,7 +28,7 @@ from routerapp.errors import InvalidRequestError
 from routerapp.providers.base import ChatRequest
 
 # Router-only options a client may send in the body (the OpenAI SDK's `extra_body`); not forwarded.
-ROUTER_OPTIONS = ("timeout", "num_retries", "metadata", "optimize", "drop_params")
+ROUTER_OPTIONS = ("timeout", "num_retries", "metadata", "optimize", "drop_params", "fallbacks")
 # Deeper JSON than this is refused before validation: no real request nests so deep, and
 # recursive code further on (adapters, token estimates, upstreams) should never meet it.
 MAX_NESTING = 64
@@ -229,7 +229,12 @@ class ChatCompletionIn(Open):
     # The router's own options.
     timeout: Number(1e-3, 3600) | None = None
     num_retries: Integer(0, 10) | None = None
+    # Tags for the statistics: `tags: [...]` and any other `key: value` pair (as "key=value").
     metadata: dict[str, Any] | None = None
+    # Model names to try after the model's own fallbacks (LiteLLM's name).
+    fallbacks: (
+        Annotated[list[Annotated[str, Field(strict=True, min_length=1)]], Field(max_length=10)] | None
+    ) = None
     # Optimizer switches for this request (routerapp.optimizer.switches): "compress,-cache" or a list.
     optimize: StrictStr | list[StrictStr] | None = None
     # Leave out what the chosen deployment cannot honour rather than refuse (LiteLLM's name).
@@ -308,9 +313,33 @@ def chat_request(data: dict[str, Any], *, request_id: str | None = None) -> Chat
         timeout_s=body.timeout,
         num_retries=body.num_retries,
         drop_params=bool(body.drop_params),
+        tags=tags_of(body.metadata),
+        fallbacks=tuple(body.fallbacks or ()),
         optimize_spec=",".join(body.optimize) if isinstance(body.optimize, list) else body.optimize,
         **extra,
     )
+
+
+# Bounds on what one request adds to the tag statistics.
+MAX_TAGS = 32
+MAX_TAG_CHARS = 200
+
+
+def tags_of(metadata: dict[str, Any] | None) -> tuple[str, ...]:
+    """The request's tags: metadata's `tags` list, then each other scalar entry as "key=value"."""
+    if not metadata:
+        return ()
+    tags: list[str] = []
+    listed = metadata.get("tags")
+    if isinstance(listed, list):
+        tags.extend(str(t) for t in listed if isinstance(t, str | int | float) and not isinstance(t, bool))
+    elif isinstance(listed, str):
+        tags.append(listed)
+    for name, value in metadata.items():
+        if name != "tags" and isinstance(value, str | int | float | bool):
+            tags.append(f"{name}={value}")
+    unique = dict.fromkeys(t[:MAX_TAG_CHARS] for t in tags if t.strip())
+    return tuple(unique)[:MAX_TAGS]
 
 
 def invalid_from(exc: ValidationError) -> InvalidRequestError:

@@ -37,6 +37,8 @@ class RecordDraft:
     model: str
     api_key_id: int | None
     stream: bool = False
+    end_user: str = ""
+    tags: tuple[str, ...] = ()
     endpoint: str = "/v1/chat/completions"
     status: str = "ok"
     http_status: int = 200

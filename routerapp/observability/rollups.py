@@ -164,15 +164,16 @@ ROLLUP_FIELDS = [
 ]
 
 
-def dimension_values(
-    model: str, deployment_id: int | None, api_key_id: int | None
-) -> tuple[tuple[str, str], ...]:
-    """The rollup rows one request counts in. Providers are summed from their deployments on read."""
+def dimension_values(d: RecordDraft) -> tuple[tuple[str, str], ...]:
+    """The rollup rows one request counts in: one per tag (an untagged request in the "" tag).
+    Providers are summed from their deployments on read."""
     return (
         ("all", ""),
-        ("model", model[:200]),
-        ("deployment", "" if deployment_id is None else str(deployment_id)),
-        ("key", "" if api_key_id is None else str(api_key_id)),
+        ("model", d.model[:200]),
+        ("deployment", "" if d.deployment_id is None else str(d.deployment_id)),
+        ("key", "" if d.api_key_id is None else str(d.api_key_id)),
+        ("user", d.end_user[:200]),
+        *(("tag", tag[:200]) for tag in d.tags or ("",)),
     )
 
 
@@ -180,7 +181,7 @@ def rollup_batch(batch: Iterable[RecordDraft]) -> dict[tuple[str, str, datetime]
     totals: dict[tuple[str, str, datetime], Totals] = {}
     for d in batch:
         hour = hour_of(d.created_at)
-        for dimension, value in dimension_values(d.model, d.deployment_id, d.api_key_id):
+        for dimension, value in dimension_values(d):
             key = (dimension, value, hour)
             entry = totals.get(key)
             if entry is None:

@@ -32,7 +32,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, Span
+from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, QueryTag, Span
 from routerapp.observability import metrics, rollups
 from routerapp.observability.drafts import RecordDraft
 
@@ -185,6 +185,7 @@ RECORD_FIELDS = [
     "request_id",
     "api_key",
     "model",
+    "end_user",
     "deployment",
     "status",
     "http_status",
@@ -276,6 +277,10 @@ def write_batch(batch: list[RecordDraft]) -> None:
         if attempts:
             with db.cursor() as cursor:
                 cursor.executemany(insert_sql(Attempt, ATTEMPT_FIELDS), attempts)
+        tags = [(query_id, tag) for query_id, d in zip(ids, batch, strict=True) for tag in d.tags]
+        if tags:
+            with db.cursor() as cursor:
+                cursor.executemany(insert_sql(QueryTag, ["query", "tag"]), tags)
         let_requests_run()
         save_spans([(query_id, d) for query_id, d in zip(ids, batch, strict=True) if d.trace is not None])
         let_requests_run()
@@ -363,6 +368,8 @@ def repaired_draft(draft: RecordDraft) -> RecordDraft:
         draft,
         request_id=str(draft.request_id)[:40],
         model=str(draft.model)[:200],
+        end_user=str(draft.end_user)[:200],
+        tags=tuple(str(t)[:200] for t in draft.tags),
         status=str(draft.status)[:10],
         http_status=_count(draft.http_status, MAX_STATUS),
         error_type=str(draft.error_type)[:60],
@@ -406,6 +413,7 @@ def insert_records(db, batch: list[RecordDraft], created: list[Any]) -> list[int
             d.request_id,
             d.api_key_id,
             d.model[:200],
+            d.end_user[:200],
             d.deployment_id,
             d.status,
             d.http_status,

@@ -181,6 +181,9 @@ class ChatRequest:
 
     # Leave out the fields a deployment refuses instead of failing (routerapp.providers.fields).
     drop_params: bool = False
+    # For the statistics (from `metadata`, see validation.tags_of), and the client's extra fallbacks.
+    tags: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
         return ChatRequest(
@@ -197,6 +200,8 @@ class ChatRequest:
             optimize=self.optimize,
             endpoint=self.endpoint,
             drop_params=self.drop_params,
+            tags=self.tags,
+            fallbacks=self.fallbacks,
         )
 
 

@@ -35,6 +35,8 @@ def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
         api_key_id=key.id if key else None,
         stream=request.stream,
         endpoint=request.endpoint,
+        end_user=str(request.params.get("user") or "")[:200],
+        tags=request.tags,
     )
 
 
@@ -109,11 +111,22 @@ async def route(
             raise errors.ModelNotFoundError(
                 f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
             )
+        for name in request.fallbacks:
+            if name not in table.groups:
+                raise errors.ModelNotFoundError(
+                    f"The fallback model '{name}' does not exist or you do not have access to it.",
+                    param="fallbacks",
+                )
         if key is not None:
             if not key.may_use(request.model):
                 raise errors.PermissionDeniedError(
                     f"API key '{key.name}' is not allowed to use model '{request.model}'", param="model"
                 )
+            for name in request.fallbacks:
+                if not key.may_use(name):
+                    raise errors.PermissionDeniedError(
+                        f"API key '{key.name}' is not allowed to use model '{name}'", param="fallbacks"
+                    )
             budget.check(key)
             limits.check_key_rpm(key)
         draft.request_body = body_for_storage(encode_json(request.messages).decode())

@@ -120,7 +120,8 @@ class Attempter:
         self.upstream_s = 0.0
         self.last_error: errors.RouterError | None = None
         self._tried_groups: set[str] = set()
-        self._plan = self._walk([group, *self._groups(group.fallbacks)])
+        # The client's own `fallbacks` come after the model's (route() checked the key may use them).
+        self._plan = self._walk([group, *self._groups(group.fallbacks), *self._groups(request.fallbacks)])
         self._skip_reasons: set[str] = set()
         self._min_cooldown: float | None = None
         # The reservation of each deployment that answered, settled once its real usage is known.

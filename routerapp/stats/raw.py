@@ -18,6 +18,9 @@ _RAW_GROUP = {
     "deployment": F("deployment_id"),
     "provider": F("deployment__provider_id"),
     "key": F("api_key_id"),
+    "user": F("end_user"),
+    # One row per tag: a request counts once in each of its tags (untagged ones under "(none)").
+    "tag": F("tags__tag"),
 }
 
 

@@ -14,7 +14,7 @@ WINDOWS: dict[str, timedelta] = {
 }
 # How pages name them.
 WINDOW_LABELS = {"5m": "last 5 min", "1h": "last hour", "24h": "last 24 h", "7d": "last 7 days"}
-GROUPINGS = ("model", "deployment", "provider", "key")
+GROUPINGS = ("model", "deployment", "provider", "key", "user", "tag")
 
 if TYPE_CHECKING:
     WindowName = str

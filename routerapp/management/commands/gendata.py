@@ -28,6 +28,7 @@ from routerapp.models import (
     ModelGroup,
     Provider,
     QueryRecord,
+    QueryTag,
     Span,
     StatsRollup,
 )
@@ -111,7 +112,7 @@ class Command(RouterCommand):
         self.stdout.write(f"done: {rows:,} rows in {time.perf_counter() - started:.1f}s")
 
     def _clear(self) -> None:
-        for model in (Span, Attempt, QueryRecord, StatsRollup, ErrorGroup):
+        for model in (Span, Attempt, QueryTag, QueryRecord, StatsRollup, ErrorGroup):
             model.objects.all()._raw_delete(model.objects.db)
         self.stdout.write("cleared the history")
 
