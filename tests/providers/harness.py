@@ -93,6 +93,31 @@ class AdapterHarness:
         return chunks
 
 
+def assert_openai_completion(result: ChatResult, *, text: str, model: str) -> None:
+    """What every adapter's answer must look like to a client: one chat.completion whose single
+    assistant message is the text, finished with "stop"."""
+    assert result.body["object"] == "chat.completion"
+    assert result.body["id"].startswith("chatcmpl-")
+    assert result.body["model"] == model
+    assert result.body["choices"][0]["message"] == {"role": "assistant", "content": text}
+    assert result.content == text
+    assert result.finish_reason == "stop"
+
+
+def assert_openai_stream(chunks: list[ChatChunk], *, text: str, usage: tuple[int, int]) -> None:
+    """What every adapter's stream must look like to a client: a role chunk, the text, a finish
+    chunk with an empty delta, then the usage chunk; all one completion (one id)."""
+    assert chunks[0].data["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert "".join(chunk.text for chunk in chunks) == text
+    assert chunks[-2].finish_reason == "stop"
+    assert chunks[-2].data["choices"][0]["delta"] == {}
+    assert chunks[-1].data["choices"] == []
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == usage
+    assert {chunk.data["id"] for chunk in chunks} == {chunks[0].data["id"]}
+    assert {chunk.data["object"] for chunk in chunks} == {"chat.completion.chunk"}
+
+
 def closed_port_url() -> str:
     """A URL where nothing listens."""
     with socket.socket() as sock:

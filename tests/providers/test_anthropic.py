@@ -6,9 +6,8 @@ import httpx
 import pytest
 
 from routerapp import errors
-from routerapp.providers.base import ChatChunk
 from tests.fakes.anthropic_server import FakeAnthropic
-from tests.providers.harness import ANTHROPIC, fixtures_for
+from tests.providers.harness import ANTHROPIC, assert_openai_completion, assert_openai_stream, fixtures_for
 
 HARNESS = ANTHROPIC
 MODEL = HARNESS.upstream_model
@@ -185,15 +184,7 @@ def test_a_conversation_of_only_system_messages_is_rejected_before_sending(
 def test_it_returns_an_openai_chat_completion(fake: FakeAnthropic, base_url: str) -> None:
     result = complete(create_provider(base_url))
 
-    assert result.body["object"] == "chat.completion"
-    assert result.body["id"].startswith("chatcmpl-")
-    assert result.body["model"] == MODEL
-    assert result.body["choices"][0]["message"] == {
-        "role": "assistant",
-        "content": "Hello from the fake Claude.",
-    }
-    assert result.content == "Hello from the fake Claude."
-    assert result.finish_reason == "stop"
+    assert_openai_completion(result, text="Hello from the fake Claude.", model=MODEL)
 
 
 def test_it_reports_anthropic_usage_as_prompt_and_completion_tokens(
@@ -262,18 +253,10 @@ def test_stream_sends_role_content_finish_and_usage_chunks_in_order(
 
     assert fake.last_request is not None
     assert fake.last_request["stream"] is True
-    assert chunks[0].data["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert "".join(chunk.text for chunk in chunks) == "Hello from the fake Claude."
+    assert_openai_stream(chunks, text="Hello from the fake Claude.", usage=(21, 9))
     assert len([chunk for chunk in chunks if chunk.text]) == 5
-    assert chunks[-2].finish_reason == "stop"
-    assert chunks[-2].data["choices"][0]["delta"] == {}
-    assert chunks[-1].data["choices"] == []
-    assert chunks[-1].usage is not None
-    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (21, 9)
     assert chunks[-1].data["usage"]["total_tokens"] == 30
-    # One completion: every chunk carries the same id and the model Anthropic named.
-    assert {chunk.data["id"] for chunk in chunks} == {chunks[0].data["id"]}
-    assert {chunk.data["object"] for chunk in chunks} == {"chat.completion.chunk"}
+    # Every chunk carries the model Anthropic named.
     assert {chunk.data["model"] for chunk in chunks} == {MODEL}
 
 
@@ -296,43 +279,6 @@ def test_stream_translates_tool_use_blocks_to_tool_call_deltas(fake: FakeAnthrop
     assert {call["index"] for call in calls} == {0}
     assert "".join(call["function"]["arguments"] for call in calls) == '{"city": "Paris"}'
     assert chunks[-2].finish_reason == "tool_calls"
-
-
-def test_truncated_stream_raises(fake: FakeAnthropic, base_url: str) -> None:
-    fake.behaviour = "truncated"
-    received: list[ChatChunk] = []
-
-    with pytest.raises(errors.ProviderUnavailableError, match="message_stop"):
-        stream(create_provider(base_url), received=received)
-
-    # What arrived was passed on, but no finish or usage chunk pretends the answer is complete.
-    assert [chunk.text for chunk in received] == ["", "Hello "]
-    assert all(chunk.finish_reason is None and chunk.usage is None for chunk in received)
-
-
-@pytest.mark.parametrize(
-    ("error_type", "error_class"),
-    [
-        ("overloaded_error", errors.ProviderUnavailableError),
-        ("api_error", errors.ProviderUnavailableError),
-        ("rate_limit_error", errors.RateLimitError),
-        ("invalid_request_error", errors.InvalidRequestError),
-        ("authentication_error", errors.UpstreamAuthError),
-    ],
-)
-def test_an_error_event_mid_stream_raises_the_matching_router_error(
-    fake: FakeAnthropic, base_url: str, error_type: str, error_class: type[errors.RouterError]
-) -> None:
-    fake.behaviour = "error_event"
-    fake.stream_error_type = error_type
-    received: list[ChatChunk] = []
-
-    with pytest.raises(error_class) as info:
-        stream(create_provider(base_url), received=received)
-
-    assert type(info.value) is error_class
-    assert "anth" in info.value.message
-    assert [chunk.text for chunk in received] == ["", "Hello "]
 
 
 def test_rate_limit_errors_carry_retry_after(fake: FakeAnthropic, base_url: str) -> None:

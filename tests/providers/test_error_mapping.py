@@ -88,6 +88,58 @@ def test_http_errors_map_onto_router_errors(
     assert received == []
 
 
+@pytest.mark.parametrize(("adapter", "end_marker"), [("anthropic", "message_stop"), ("ollama", "done")])
+def test_a_stream_without_its_end_marker_raises(
+    upstreams: dict[str, tuple[Any, str]], adapter: str, end_marker: str
+) -> None:
+    harness = ADAPTERS[adapter][0]
+    _, url = upstream(upstreams, adapter, "truncated")
+    received: list[ChatChunk] = []
+
+    with pytest.raises(errors.ProviderUnavailableError, match=end_marker):
+        harness.stream(harness.create_provider(url), received=received)
+
+    # What arrived was passed on, but no finish or usage chunk pretends the answer is complete.
+    assert [chunk.text for chunk in received] == ["", "Hello "]
+    assert all(chunk.finish_reason is None and chunk.usage is None for chunk in received)
+
+
+# An error reported inside a 200 stream: Anthropic's `error` event carries a type (mapped through
+# its documented status), Ollama's error line only a message (the runner failed).
+MID_STREAM_CASES = [
+    ("anthropic", "overloaded_error", errors.ProviderUnavailableError),
+    ("anthropic", "api_error", errors.ProviderUnavailableError),
+    ("anthropic", "rate_limit_error", errors.RateLimitError),
+    ("anthropic", "invalid_request_error", errors.InvalidRequestError),
+    ("anthropic", "authentication_error", errors.UpstreamAuthError),
+    ("ollama", None, errors.ProviderUnavailableError),
+]
+
+
+@pytest.mark.parametrize(("adapter", "error_type", "error_class"), MID_STREAM_CASES)
+def test_an_error_mid_stream_raises_the_matching_router_error(
+    upstreams: dict[str, tuple[Any, str]],
+    adapter: str,
+    error_type: str | None,
+    error_class: type[errors.RouterError],
+) -> None:
+    harness = ADAPTERS[adapter][0]
+    fake, url = upstream(upstreams, adapter, "error_event" if adapter == "anthropic" else "error_line")
+    if error_type:
+        fake.stream_error_type = error_type
+    provider = harness.create_provider(url)
+    received: list[ChatChunk] = []
+
+    with pytest.raises(error_class) as info:
+        harness.stream(provider, received=received)
+
+    assert type(info.value) is error_class
+    assert info.value.message.startswith(f"{provider.name}: ")
+    if adapter == "ollama":
+        assert "unexpected EOF" in info.value.message  # the runner's own words
+    assert [chunk.text for chunk in received] == ["", "Hello "]
+
+
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_connection_refused_is_provider_unavailable(adapter: str) -> None:
     harness = ADAPTERS[adapter][0]

@@ -6,9 +6,8 @@ import httpx
 import pytest
 
 from routerapp import errors
-from routerapp.providers.base import ChatChunk
 from tests.fakes.ollama_server import FakeOllama
-from tests.providers.harness import OLLAMA, fixtures_for
+from tests.providers.harness import OLLAMA, assert_openai_completion, assert_openai_stream, fixtures_for
 
 HARNESS = OLLAMA
 MODEL = HARNESS.upstream_model
@@ -124,14 +123,7 @@ def test_it_translates_tool_calls_and_tool_results(fake: FakeOllama, base_url: s
 def test_it_returns_an_openai_chat_completion(fake: FakeOllama, base_url: str) -> None:
     result = complete(create_provider(base_url))
 
-    assert result.body["object"] == "chat.completion"
-    assert result.body["id"].startswith("chatcmpl-")
-    assert result.body["model"] == MODEL
-    assert result.body["choices"][0]["message"] == {
-        "role": "assistant",
-        "content": "Hello from the fake llama.",
-    }
-    assert result.finish_reason == "stop"
+    assert_openai_completion(result, text="Hello from the fake llama.", model=MODEL)
 
 
 def test_it_reports_ollama_eval_counts_as_usage(fake: FakeOllama, base_url: str) -> None:
@@ -185,16 +177,8 @@ def test_stream_sends_role_content_finish_and_usage_chunks_in_order(fake: FakeOl
 
     assert fake.last_request is not None
     assert fake.last_request["stream"] is True
-    assert chunks[0].data["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert "".join(chunk.text for chunk in chunks) == "Hello from the fake llama."
+    assert_openai_stream(chunks, text="Hello from the fake llama.", usage=(17, 8))
     assert len([chunk for chunk in chunks if chunk.text]) == 5
-    assert chunks[-2].finish_reason == "stop"
-    assert chunks[-2].data["choices"][0]["delta"] == {}
-    assert chunks[-1].data["choices"] == []
-    assert chunks[-1].usage is not None
-    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (17, 8)
-    assert {chunk.data["id"] for chunk in chunks} == {chunks[0].data["id"]}
-    assert {chunk.data["object"] for chunk in chunks} == {"chat.completion.chunk"}
 
 
 def test_stream_estimates_usage_when_the_counts_are_missing(fake: FakeOllama, base_url: str) -> None:
@@ -221,28 +205,6 @@ def test_stream_passes_tool_calls_on(fake: FakeOllama, base_url: str) -> None:
     assert call["index"] == 0
     assert call["function"] == {"name": "get_weather", "arguments": '{"city":"Paris"}'}
     assert chunks[-2].finish_reason == "tool_calls"
-
-
-def test_truncated_stream_raises(fake: FakeOllama, base_url: str) -> None:
-    fake.behaviour = "truncated"
-    received: list[ChatChunk] = []
-
-    with pytest.raises(errors.ProviderUnavailableError, match="done"):
-        stream(create_provider(base_url), received=received)
-
-    # What arrived was passed on, but no finish or usage chunk pretends the answer is complete.
-    assert [chunk.text for chunk in received] == ["", "Hello "]
-    assert all(chunk.finish_reason is None and chunk.usage is None for chunk in received)
-
-
-def test_an_error_line_mid_stream_raises(fake: FakeOllama, base_url: str) -> None:
-    fake.behaviour = "error_line"
-    received: list[ChatChunk] = []
-
-    with pytest.raises(errors.ProviderUnavailableError, match="unexpected EOF"):
-        stream(create_provider(base_url), received=received)
-
-    assert [chunk.text for chunk in received] == ["", "Hello "]
 
 
 def test_a_missing_model_is_a_client_error_that_names_the_model(fake: FakeOllama, base_url: str) -> None:
