@@ -21,6 +21,9 @@ from django.core.cache import cache
 from routerapp.observability.writer import writer
 from routerapp.optimizer.learning import live as live_patterns
 from routerapp.routing.table import tables
+from tests.fakes import run_asgi_in_thread
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.ollama_server import FakeOllama
 from tests.fakes.openai_server import FakeOpenAI
 
 # The servers tests start (here and as subprocesses, which inherit this) are throwaway ones on
@@ -39,6 +42,22 @@ def fake_upstream():
 def upstream(fake_upstream):
     fake_upstream.reset()
     return fake_upstream
+
+
+@pytest.fixture(scope="module")
+def anthropic_server():
+    """A fake Anthropic Messages API and its URL, for a module's end-to-end tests."""
+    app = FakeAnthropic()
+    with run_asgi_in_thread(app) as url:
+        yield app, url
+
+
+@pytest.fixture(scope="module")
+def ollama_server():
+    """A fake Ollama /api/chat and its URL, for a module's end-to-end tests."""
+    app = FakeOllama()
+    with run_asgi_in_thread(app) as url:
+        yield app, url
 
 
 @pytest.fixture(autouse=True)

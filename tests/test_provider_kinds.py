@@ -2,26 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.factories import create_key, create_model, create_provider
-from tests.fakes import run_asgi_in_thread
-from tests.fakes.anthropic_server import FakeAnthropic
-from tests.fakes.ollama_server import FakeOllama
-
-
-@pytest.fixture(scope="module")
-def anthropic_server():
-    app = FakeAnthropic()
-    with run_asgi_in_thread(app) as url:
-        yield app, url
-
-
-@pytest.fixture(scope="module")
-def ollama_server():
-    app = FakeOllama()
-    with run_asgi_in_thread(app) as url:
-        yield app, url
 
 
 def test_anthropic_upstream_through_the_router(anthropic_server, live_url, client_for):

@@ -20,9 +20,6 @@ from routerapp.providers.fields import (
     rule,
 )
 from tests.factories import create_key, create_model, create_provider
-from tests.fakes import run_asgi_in_thread
-from tests.fakes.anthropic_server import FakeAnthropic
-from tests.fakes.ollama_server import FakeOllama
 from tests.helpers import HI, post
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
@@ -75,20 +72,6 @@ def test_the_readme_compatibility_table_is_the_one_in_code():
     assert markdown_table() in readme, (
         "README.md: paste the output of routerapp.providers.fields.markdown_table()"
     )
-
-
-@pytest.fixture(scope="module")
-def anthropic_server():
-    app = FakeAnthropic()
-    with run_asgi_in_thread(app) as url:
-        yield app, url
-
-
-@pytest.fixture(scope="module")
-def ollama_server():
-    app = FakeOllama()
-    with run_asgi_in_thread(app) as url:
-        yield app, url
 
 
 def at(body: dict[str, Any], path: str) -> Any:
