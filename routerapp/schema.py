@@ -441,23 +441,12 @@ class ConfigSpec(Spec):
     def _empty_section(cls, entries: Any) -> Any:
         return [] if entries is None else entries
 
-    @field_validator("providers")
+    @field_validator("providers", "models", "ensembles")
     @classmethod
-    def _providers_unique(cls, providers: list[ProviderSpec]) -> list[ProviderSpec]:
-        _unique("provider", [p.name for p in providers])
-        return providers
-
-    @field_validator("models")
-    @classmethod
-    def _models_unique(cls, models: list[ModelGroupSpec]) -> list[ModelGroupSpec]:
-        _unique("model", [m.name for m in models])
-        return models
-
-    @field_validator("ensembles")
-    @classmethod
-    def _ensembles_unique(cls, ensembles: list[EnsembleSpec]) -> list[EnsembleSpec]:
-        _unique("ensemble", [e.name for e in ensembles])
-        return ensembles
+    def _names_unique(cls, entries: list[Any], info: ValidationInfo) -> list[Any]:
+        assert info.field_name is not None
+        _unique(info.field_name.removesuffix("s"), [entry.name for entry in entries])
+        return entries
 
     @field_validator("models")
     @classmethod

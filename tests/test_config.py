@@ -83,6 +83,18 @@ def test_reimport_updates_in_place_and_keeps_deployment_ids(tmp_path):
         ("models: [{name: m, judge_sample_rate: 1.5}]", "models[0] (m)", "judge_sample_rate"),
         ("models: [{name: m, cost_weight: -1}]", "models[0] (m)", "'cost_weight' must not be negative"),
         ("providers: [\n  - {name: x", "line", "not valid YAML"),
+        (
+            "providers: [{name: p, kind: simulated}, {name: p, kind: simulated}]",
+            "providers",
+            "provider 'p' is defined twice",
+        ),
+        (
+            "providers: [{name: p, kind: simulated}]\n"
+            "models: [{name: m, deployments: [{provider: p, model: x}]}, "
+            "{name: m, deployments: [{provider: p, model: y}]}]",
+            "models",
+            "model 'm' is defined twice",
+        ),
     ],
 )
 def test_invalid_config_names_file_entry_and_problem(tmp_path, text, entry, problem):
