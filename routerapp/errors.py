@@ -280,3 +280,13 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def is_client_error(error_type: str) -> bool:
+    """Whether a stored error_type is the client's mistake (a bad request, a wrong key, a model it
+    may not use, its budget spent) rather than an upstream's or the router's failure: the dashboard
+    shows the two apart. RateLimitError is not: it may be the upstream's 429 as well as the key's rpm."""
+    cls = ERROR_TYPES.get(error_type)
+    return cls is not None and issubclass(
+        cls, (InvalidRequestError, AuthenticationError, BudgetExceededError)
+    )

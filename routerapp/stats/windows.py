@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from routerapp.errors import is_client_error
+
 WINDOWS: dict[str, timedelta] = {
     "5m": timedelta(minutes=5),
     "1h": timedelta(hours=1),
@@ -64,6 +66,16 @@ class Stat:
     def error_rate(self) -> float:
         return self.errors / self.requests if self.requests else 0.0
 
+    @property
+    def client_errors(self) -> int:
+        """Failed requests that were the client's mistake (errors.is_client_error)."""
+        return sum(n for kind, n in self.errors_by_type.items() if is_client_error(kind))
+
+    @property
+    def failure_rate(self) -> float:
+        """Failed requests that were not the client's mistake, over all requests."""
+        return (self.errors - self.client_errors) / self.requests if self.requests else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -73,6 +85,7 @@ class Stat:
             "errors": self.errors,
             "error_rate": round(self.error_rate, 4),
             "errors_by_type": self.errors_by_type,
+            "client_errors": self.client_errors,
             "latency_ms": _rounded(self.latency),
             "ttft_ms": _rounded(self.ttft),
             "prompt_tokens": self.prompt_tokens,

@@ -158,3 +158,15 @@ def test_health_badge_tooltip_masks_an_upstream_secret(client, staff, history):
     page = client.get("/dashboard/").content.decode()
     assert "badge-unhealthy" in page
     assert "sk-live-abcdef0123456789" not in page and "Bearer ***" in page
+
+
+def test_overview_error_rate_leaves_client_mistakes_out_and_counts_them_apart(client, staff, history):
+    mistakes = [
+        record_draft(model="fast", status="error", http_status=status, error_type=kind, error_message="bad")
+        for kind, status in [("InvalidRequestError", 400)] * 6 + [("AuthenticationError", 401)] * 4
+    ]
+    write_batch(mistakes)
+    page = client.get("/dashboard/", {"window": "5m"}).content.decode()
+    assert '<span id="stat-requests">50</span>' in page
+    assert 'id="stat-error-rate">16.0%<' in page  # the 8 upstream failures of 50, not 18 of 50
+    assert '<span id="stat-errors">18</span>' in page and '<span id="stat-client-errors">10</span>' in page

@@ -71,8 +71,16 @@ class Command(RouterCommand):
         parser.add_argument("--chunk", type=int, default=5000)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--clear", action="store_true", help="Delete ALL existing history first.")
+        parser.add_argument(
+            "--live-config",
+            action="store_true",
+            help="Create the gen-* providers, models and keys enabled (routable, keys usable); "
+            "by default they are created disabled, so generated data never changes what the router serves.",
+        )
 
-    def handle(self, *args, rows: int, days: float, chunk: int, seed: int, clear: bool, **options):
+    def handle(
+        self, *args, rows: int, days: float, chunk: int, seed: int, clear: bool, live_config: bool, **options
+    ):
         if rows < 1:
             raise CommandError("--rows must be a positive number of requests")
         if days <= 0:
@@ -82,7 +90,7 @@ class Command(RouterCommand):
         rng = random.Random(seed)
         if clear:
             self._clear()
-        deployments, keys = self._config()
+        deployments, keys = self._config(enabled=live_config)
         started = time.perf_counter()
         now = timezone.now()
         span_s = days * 86400
@@ -110,31 +118,50 @@ class Command(RouterCommand):
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # fresh planner statistics for the bigger tables
         self.stdout.write(f"done: {rows:,} rows in {time.perf_counter() - started:.1f}s")
+        if live_config:
+            self.stdout.write(
+                "the gen-* providers, models and keys are enabled: they are routable (--live-config)"
+            )
+        else:
+            self.stdout.write(
+                "the gen-* providers, models and keys the history refers to were created disabled: "
+                "not routable, keys unusable (pass --live-config to create them enabled)"
+            )
 
     def _clear(self) -> None:
         for model in (Span, Attempt, QueryTag, QueryRecord, StatsRollup, ErrorGroup):
             model.objects.all()._raw_delete(model.objects.db)
         self.stdout.write("cleared the history")
 
-    def _config(self):
+    def _config(self, *, enabled: bool):
+        # Rows that already exist are left as they are: an operator may have enabled or edited them.
         providers = {}
         for name in sorted({d[0] for d in DEPLOYMENTS}):
             providers[name], _ = Provider.objects.get_or_create(
-                name=name, defaults={"kind": Provider.Kind.SIMULATED, "options": {"latency_ms": 100}}
+                name=name,
+                defaults={
+                    "kind": Provider.Kind.SIMULATED,
+                    "options": {"latency_ms": 100},
+                    "enabled": enabled,
+                },
             )
         deployments = []
         for provider, upstream, model, median, error_rate, cost_in, cost_out in DEPLOYMENTS:
-            group, _ = ModelGroup.objects.get_or_create(name=f"gen-{model}")
+            group, _ = ModelGroup.objects.get_or_create(name=f"gen-{model}", defaults={"enabled": enabled})
             deployment, _ = Deployment.objects.get_or_create(
                 model_group=group,
                 provider=providers[provider],
                 upstream_model=upstream,
-                defaults={"input_cost_per_mtok": cost_in, "output_cost_per_mtok": cost_out},
+                defaults={
+                    "input_cost_per_mtok": cost_in,
+                    "output_cost_per_mtok": cost_out,
+                    "enabled": enabled,
+                },
             )
             deployments.append((deployment, group.name, median, error_rate, cost_in, cost_out))
         keys = []
         for name in KEYS:
-            key = ApiKey.objects.filter(name=name).first() or ApiKey.create_key(name)[0]
+            key = ApiKey.objects.filter(name=name).first() or ApiKey.create_key(name, enabled=enabled)[0]
             keys.append(key)
         return deployments, keys
 

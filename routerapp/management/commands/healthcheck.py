@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from routerapp.management.base import RouterCommand
+from routerapp.models import Deployment
 from routerapp.routing.health import check_deployments
 
 
@@ -17,6 +18,12 @@ class Command(RouterCommand):
     def handle(self, *args, ids: list[int], timeout: float, strict: bool, **options):
         if timeout <= 0:
             raise CommandError("--timeout must be a positive number of seconds")
+        if ids:
+            known = dict(Deployment.objects.filter(pk__in=ids).values_list("pk", "enabled"))
+            if missing := [str(i) for i in ids if i not in known]:
+                raise CommandError(f"no deployment with id {', '.join(missing)}")
+            if disabled := [str(i) for i in ids if not known[i]]:
+                raise CommandError(f"deployment {', '.join(disabled)} is disabled: nothing to check")
         results = check_deployments(ids or None, timeout_s=timeout)
         if not results:
             self.stdout.write("no enabled deployments")
