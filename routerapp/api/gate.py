@@ -130,6 +130,9 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return receive_again
 
 
+OWN_HEADERS = (b"x-request-id", b"x-content-type-options")
+
+
 def with_request_id(send: Send, request_id: str, path: str) -> Send:
     """Add x-request-id to the response; turn a non-JSON error response into an OpenAI-shaped one
     (Anthropic-shaped on Anthropic's endpoints)."""
@@ -138,8 +141,9 @@ def with_request_id(send: Send, request_id: str, path: str) -> Send:
     async def send_with_id(message: Message) -> None:
         nonlocal held
         if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
-            headers.append((b"x-request-id", request_id.encode()))
+            headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in OWN_HEADERS]
+            # nosniff here too: /v1 runs without Django's SecurityMiddleware (asgi.ApiHandler).
+            headers += [(b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
             message = {**message, "headers": headers}
             if message["status"] >= 400 and not is_json(headers):
                 held = message  # its body is replaced once Django has finished sending it

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromi
 
 def test_create_a_provider_in_the_admin(browser, live_url):
     User.objects.create_superuser("root", "root@localhost", "a-long-test-password")
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)
     page.goto(f"{live_url}/admin/")
     page.fill("#id_username", "root")
     page.fill("#id_password", "a-long-test-password")

@@ -22,7 +22,7 @@ def test_the_progress_bar_of_a_running_batch_fills(browser, upstream, live_url, 
     client = client_for(create_key(name="nightly"))
     batch = upload_and_create(client, [request_line(f"r{i}", "slow") for i in range(24)])
 
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
     page.goto(f"{live_url}/dashboard/batches/")
     page.fill("#id_username", "ops")
     page.fill("#id_password", "a-long-test-password")

@@ -35,7 +35,7 @@ def send_traffic(sdk: openai.OpenAI, *, ok: int, failing: int) -> None:
 
 
 def test_overview_updates_live_while_traffic_flows(browser, traffic_setup, live_url, client_for):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     hosts = set()
     page.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
@@ -81,3 +81,25 @@ def test_overview_updates_live_while_traffic_flows(browser, traffic_setup, live_
     assert page.locator(".wf-bar.wf-error").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "dashboard-request.png"), full_page=True)
     context.close()
+
+
+def test_the_dashboard_works_under_its_content_security_policy(browser, traffic_setup, live_url, client_for):
+    # The other browser tests bypass the CSP, because Playwright's evaluate() and wait_for_function()
+    # are eval to the page; this one keeps it on and uses only locators, which run outside the page.
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    response = page.goto(f"{live_url}/dashboard/?window=5m")
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/dashboard/?window=5m")
+    response = page.reload()
+    assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    send_traffic(client_for(traffic_setup), ok=2, failing=1)
+    expect(page.locator("#stat-requests")).to_have_text("3", timeout=15_000)  # htmx polling swapped it in
+    page.goto(f"{live_url}/dashboard/playground/")
+    expect(page.locator("#playground")).to_be_visible()
+    assert not violations, violations

@@ -41,7 +41,7 @@ def test_an_answer_streams_in_and_the_panel_shows_how_it_was_served(browser, set
     OptimizerTemplate.objects.update_or_create(
         task_type="code", defaults={"instructions": "One fenced block."}
     )
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     log_in(page, live_url)
     page.select_option("#pg-model-1", "slow")
     page.fill("#pg-system", "You write Python.")
@@ -102,7 +102,7 @@ def test_an_answer_streams_in_and_the_panel_shows_how_it_was_served(browser, set
 
 
 def test_compare_mode_answers_side_by_side_and_model_html_stays_text(browser, setup, live_url, upstream):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     log_in(page, live_url)
     page.fill("#pg-messages .pg-content", "show me code")
     page.check("#pg-compare")
