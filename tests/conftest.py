@@ -20,11 +20,13 @@ from django.core.cache import cache
 
 from routerapp.observability.writer import writer
 from routerapp.optimizer.learning import live as live_patterns
+from routerapp.routing.clock import clock
 from routerapp.routing.table import tables
 from tests.fakes import run_asgi_in_thread
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.ollama_server import FakeOllama
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import minute_start
 
 # The servers tests start (here and as subprocesses, which inherit this) are throwaway ones on
 # 127.0.0.1 with the public development secrets; routerapp/production.py refuses those otherwise.
@@ -58,6 +60,16 @@ def ollama_server():
     app = FakeOllama()
     with run_asgi_in_thread(app) as url:
         yield app, url
+
+
+@pytest.fixture
+def stopped_clock():
+    """The router's clock (breaker deadlines, rate-limit minutes, retry backoff, the config check)
+    stopped one second into a minute: it moves only when the test advances it, and backoff sleeps
+    are noted in `clock.slept` rather than waited out."""
+    clock.stop(at=minute_start())
+    yield clock
+    clock.start()
 
 
 @pytest.fixture(autouse=True)

@@ -34,6 +34,7 @@ from routerapp.models import (
     hash_key,
 )
 from routerapp.providers.base import ProviderConfig
+from routerapp.routing.clock import clock
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -303,12 +304,14 @@ class TableCache:
         self._checked_at = 0.0
 
     async def get(self, *, force_check: bool = False) -> RoutingTable:
-        now = time.monotonic()
+        # The router's clock, so a test steps over the interval instead of sleeping through it. A
+        # clock that went back (an NTP step, a stopped test clock started again) ends the interval.
+        now = clock.time()
         table = self._table
         interval = settings.ROUTER["CONFIG_CHECK_S"]
         if force_check:
             interval = min(interval, FORCED_CHECK_S)
-        if table is not None and now - self._checked_at < interval:
+        if table is not None and 0 <= now - self._checked_at < interval:
             return table
         # Set before the read, so requests arriving meanwhile use the current table, not a read each.
         self._checked_at = now
