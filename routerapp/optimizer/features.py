@@ -2,10 +2,15 @@
 
 One function for both, so the shipped weights always see the same features they were trained on.
 The latest user turn is what gets classified: its words (unigrams and bigrams), character 3-5-grams
-and a few structural flags. Long prompts are read at their start and end, where the instruction
-usually is, and only unigrams of the next few thousand characters, which bounds the cost of a
-100 KB paste. The system prompt and the user turn before the latest are context, as features of
-their own ("s:" and "p:"), so "Make it shorter." after a summary request stays a summary request.
+and a few structural flags. The system prompt and the user turn before the latest are context, as
+features of their own ("s:" and "p:"), so "Make it shorter." after a summary request stays a summary
+request.
+
+The cost per prompt is bounded whatever its length, because route() calls this on every request:
+the latest turn is read only through `clip` (its first HEAD_CHARS and last TAIL_CHARS characters,
+where the instruction usually is), the system prompt through its first SYSTEM_CHARS and the turn
+before through its first PREVIOUS_CHARS. A 200 KB paste costs what its 2,300-character clip costs,
+and tests/optimizer/test_detect.py checks that the features of the two are the same.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ _CHAR_HEAD, _CHAR_TAIL = 240, 120
 _MIDDLE = 1200
 _SCAN = 2000  # how far the structural regexes look
 _LINE = 200  # the longest first or last line read as a possible instruction
-_SYSTEM_CHARS, _PREVIOUS_CHARS = 400, 300
+SYSTEM_CHARS, PREVIOUS_CHARS = 400, 300
 _CHAR_SIZES = (3, 4, 5)
+# Everything above reads within these two ends of the latest turn (the line windows included).
+HEAD_CHARS = max(_HEAD + _MIDDLE, _SCAN, _CHAR_HEAD, _LINE)
+TAIL_CHARS = max(_TAIL, _CHAR_TAIL, _LINE)
 
 _SPACE = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
@@ -66,15 +74,38 @@ def _last_line(text: str) -> str:
 
 
 def _length_bucket(n: int) -> str:
+    # 12 buckets: everything from 2,048 up is one, so a clipped turn (2,300) keeps its bucket.
     return str(min(12, n.bit_length()))
+
+
+def clip(text: str) -> str:
+    """The part of a turn the features read: its first HEAD_CHARS and last TAIL_CHARS characters."""
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return text
+    return text[:HEAD_CHARS] + text[-TAIL_CHARS:]
+
+
+def _system_text(messages: list[dict[str, Any]]) -> str:
+    # The system (and developer) messages joined, as far as SYSTEM_CHARS: a long one is cut before
+    # it is joined, so a huge system prompt costs no more than a short one.
+    parts: list[str] = []
+    size = 0
+    for m in messages:
+        if m.get("role") in ("system", "developer"):
+            parts.append(message_text(m)[:SYSTEM_CHARS])
+            size += len(parts[-1]) + 1
+            if size > SYSTEM_CHARS:
+                break
+    return " ".join(parts)[:SYSTEM_CHARS]
 
 
 def features(messages: list[dict[str, Any]]) -> list[str]:
     """The feature strings of a conversation; training and inference both use exactly this."""
-    texts = [(m.get("role"), message_text(m)) for m in messages if isinstance(m, dict)]
-    user_turns = [i for i, (role, _) in enumerate(texts) if role == "user"]
-    latest = user_turns[-1] if user_turns else len(texts) - 1
-    raw = texts[latest][1] if latest >= 0 else ""
+    messages = [m for m in messages if isinstance(m, dict)]
+    user_turns = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    latest = user_turns[-1] if user_turns else len(messages) - 1
+    # Only the clip of the latest turn is read from here on (see the module docstring).
+    raw = clip(message_text(messages[latest])) if latest >= 0 else ""
     out: list[str] = []
 
     if len(raw) > _HEAD + _TAIL:
@@ -109,11 +140,10 @@ def features(messages: list[dict[str, Any]]) -> list[str]:
     if raw.rstrip().endswith("?"):
         out.append("#question")
 
-    system = " ".join(t for role, t in texts if role in ("system", "developer"))
-    if system:
-        out += _words("s:", _normal(system[:_SYSTEM_CHARS]), bigrams=False)
+    if system := _system_text(messages):
+        out += _words("s:", _normal(system), bigrams=False)
     previous = [i for i in user_turns if i < latest]
     if previous:
         out.append("#turns")
-        out += _words("p:", _normal(texts[previous[-1]][1][:_PREVIOUS_CHARS]), bigrams=False)
+        out += _words("p:", _normal(message_text(messages[previous[-1]])[:PREVIOUS_CHARS]), bigrams=False)
     return out

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from routerapp.optimizer import detect as detect_module
+from routerapp.optimizer import features as features_module
 from routerapp.optimizer.detect import ARTIFACT, TASK_TYPES, Classifier, Detection, detect
 from routerapp.optimizer.training import evaluate, train
 
@@ -109,6 +110,61 @@ def test_a_pasted_document_does_not_outvote_the_instruction() -> None:
     ) * 6
     assert detect(user("Summarize this incident report:\n\n" + report)).task_type == "summarization"
     assert detect(user(report + "\n\nTL;DR?")).task_type == "summarization"
+
+
+def long_paste(size: int) -> str:
+    # Varied text with the structure the features look at (a fence, code, arithmetic, options, line
+    # breaks) spread over its whole length, ending in a question: nothing in it is uniform.
+    pieces = [
+        "Summarize the following log and tell me what failed.\n",
+        "```python\ndef handler(event):\n    return event['id'] * 2 + 1\n```\n",
+        "Options: (A) retry (B) roll back (C) page someone (D) wait.\n",
+    ]
+    i = 0
+    while sum(map(len, pieces)) < size:
+        pieces.append(
+            f"line {i}: request {i * 7919 % 10007} took {i % 97} ms, 3 + {i} = {3 + i}; status ok\n"
+        )
+        i += 1
+    question = "\n\nWhich of these requests failed, and why?"
+    return "".join(pieces)[: size - len(question)] + question
+
+
+def test_a_long_prompt_has_the_features_of_its_truncated_form() -> None:
+    # The bound on detect()'s cost: features read the head and tail of the latest turn and a bounded
+    # slice of context, so a 200,000-character prompt is classified from what its clip holds.
+    head, tail = features_module.HEAD_CHARS, features_module.TAIL_CHARS
+    prompt = long_paste(200_000)
+    assert len(prompt) == 200_000
+    clipped = prompt[:head] + prompt[-tail:]
+    assert features_module.features(user(prompt)) == features_module.features(user(clipped))
+    assert detect(user(prompt)) == detect(user(clipped))
+    # The clip is not the whole story of a short prompt: a change anywhere in it changes the features.
+    assert features_module.features(user(clipped)) != features_module.features(user(clipped[:-50]))
+
+
+def test_long_context_is_read_only_as_far_as_its_bound() -> None:
+    system, previous, latest = long_paste(100_000), long_paste(150_000), long_paste(200_000)
+    conversation = [
+        {"role": "system", "content": system},
+        *[{"role": role, "content": long_paste(50_000)} for role in ("user", "assistant") * 20],
+        {"role": "user", "content": previous},
+        {"role": "assistant", "content": long_paste(80_000)},
+        {"role": "developer", "content": "Answer in French."},
+        {"role": "user", "content": latest},
+    ]
+    truncated = [
+        {"role": "system", "content": system[: features_module.SYSTEM_CHARS]},
+        {"role": "user", "content": previous[: features_module.PREVIOUS_CHARS]},
+        {"role": "user", "content": features_module.clip(latest)},
+    ]
+    assert len(features_module.clip(latest)) == features_module.HEAD_CHARS + features_module.TAIL_CHARS
+    assert features_module.features(conversation) == features_module.features(truncated)
+    # A short system prompt is joined with the next one, as before the bound.
+    short = [{"role": "system", "content": "Be brief."}, {"role": "developer", "content": "Use French."}]
+    assert features_module.features([*short, *user("Hi")]) == features_module.features(
+        [{"role": "system", "content": "Be brief. Use French."}, *user("Hi")]
+    )
 
 
 def test_it_reads_content_part_lists() -> None:
