@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from routerapp.errors import InvalidRequestError
-from routerapp.providers.base import ChatRequest
+from routerapp.providers.base import ChatRequest, EmbeddingRequest
 
 # Router-only options a client may send in the body (the OpenAI SDK's `extra_body`); not forwarded.
 ROUTER_OPTIONS = ("timeout", "num_retries", "metadata", "optimize", "drop_params", "fallbacks")
@@ -371,3 +371,79 @@ def invalid_from(exc: ValidationError) -> InvalidRequestError:
     # Our own messages read on from the name ("'n' must be…"); pydantic's stand after a colon.
     joint = " " if message.startswith(("must ", "is ", "has ")) else ": "
     return _invalid(f"'{param}'{joint}{message}.", param)
+
+
+# /v1/embeddings. OpenAI's limits: at most 2048 inputs per request, none empty.
+MAX_EMBEDDING_INPUTS = 2048
+
+
+def _embedding_input(value: Any) -> str | list[str] | list[int] | list[list[int]]:
+    """A text, a list of texts, a token array or a list of token arrays: none empty, none too many."""
+
+    def tokens(item: Any) -> bool:
+        return isinstance(item, list) and bool(item) and all(_token(t) for t in item)
+
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, list) and 0 < len(value) <= MAX_EMBEDDING_INPUTS:
+        if all(isinstance(item, str) and item for item in value):
+            return value
+        if tokens(value) or all(tokens(item) for item in value):
+            return value
+    raise PydanticCustomError(
+        "embedding_input",
+        f"must be a non-empty string, or a list of 1 to {MAX_EMBEDDING_INPUTS} non-empty strings or token arrays",
+    )
+
+
+def _token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+
+
+EmbeddingInput = Annotated[
+    Any,
+    PlainValidator(_embedding_input),
+    WithJsonSchema({"oneOf": [{"type": "string"}, {"type": "array"}]}),
+]
+
+
+class EmbeddingsIn(Open):
+    """An embeddings request body as OpenAI documents it, plus the router's options."""
+
+    model: Annotated[str, Field(strict=True, min_length=1)]
+    input: EmbeddingInput
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: Integer(1, 65536) | None = None
+    user: StrictStr | None = None
+    timeout: Number(1e-3, 3600) | None = None
+    num_retries: Integer(0, 10) | None = None
+
+    @model_validator(mode="after")
+    def _limits(self) -> EmbeddingsIn:
+        limit = settings.ROUTER["MAX_MESSAGE_CHARS"]
+        texts = [self.input] if isinstance(self.input, str) else self.input
+        for text in texts:
+            if isinstance(text, str) and len(text) > limit:
+                raise field_error("input", f"has an input of {len(text)} characters; the limit is {limit}")
+        return self
+
+
+def embedding_request(data: dict[str, Any], *, request_id: str | None = None) -> EmbeddingRequest:
+    try:
+        body = EmbeddingsIn.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from(exc) from None
+    raw = body.input
+    # One shape for the adapters: a list with one text (or token array) per vector.
+    inputs: list[Any] = [raw] if isinstance(raw, str) or (raw and isinstance(raw[0], int)) else list(raw)
+    params = {name: data[name] for name in ("dimensions", "user") if data.get(name) is not None}
+    extra: dict[str, Any] = {"request_id": request_id} if request_id else {}
+    return EmbeddingRequest(
+        model=body.model,
+        input=inputs,
+        params=params,
+        encoding_format=body.encoding_format or "float",
+        timeout_s=body.timeout,
+        num_retries=body.num_retries,
+        **extra,
+    )

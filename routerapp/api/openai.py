@@ -16,12 +16,14 @@ from routerapp.api.openapi import CHAT_COMPLETIONS_OPENAPI, MODEL_OPENAPI, MODEL
 from routerapp.ensembling import EnsembleStream
 from routerapp.routing import Completion, StreamSession, record_rejected, route
 from routerapp.routing.cached import CachedStream
+from routerapp.routing.embeddings import embed, response_body
 from routerapp.routing.table import tables
-from routerapp.validation import chat_request, parse_body
+from routerapp.validation import chat_request, embedding_request, parse_body
 
 router = Router(tags=["openai"], auth=v1_auth)
 
 JSON = "application/json"
+EMBEDDINGS = "/v1/embeddings"
 
 
 def json_response(data: dict, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -83,6 +85,29 @@ async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIt
         yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
         return
     yield b"data: [DONE]\n\n"
+
+
+@router.post("/embeddings")
+async def embeddings(request: HttpRequest):
+    started = request_started(request)
+    key = client_key(request)
+    request_id = request_id_of(request)
+    data: dict = {}
+    try:
+        data = parse_body(read_body(request), request.headers.get("content-type"))
+        wanted = embedding_request(data, request_id=request_id)
+    except errors.RouterError as exc:
+        record_rejected(
+            exc, key=key, started=started, model=data.get("model"), request_id=request_id, endpoint=EMBEDDINGS
+        )
+        raise
+    embedded = await embed(wanted, key=key, started=started)
+    headers = {
+        "x-request-id": request_id,
+        "x-router-overhead-ms": f"{embedded.overhead_ms:.2f}",
+        "x-router-deployment": embedded.deployment_label,
+    }
+    return json_response(response_body(embedded, wanted), headers=headers)
 
 
 @router.get("/models", openapi_extra=MODELS_OPENAPI)

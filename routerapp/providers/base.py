@@ -206,6 +206,51 @@ class ChatRequest:
 
 
 @dataclass(slots=True)
+class EmbeddingRequest:
+    """One /v1/embeddings request, validated: `input` holds one text (or token array) per vector.
+
+    Routed like a chat request (the Attempter reads the same attributes: params, retries, the
+    deadline), so it carries the few a chat request has that routing looks at.
+    """
+
+    model: str
+    input: list[str] | list[list[int]]
+    # Forwarded to OpenAI-compatible upstreams: dimensions, user. encoding_format is the router's:
+    # vectors are fetched as floats and encoded for the client (routerapp.embeddings).
+    params: dict[str, Any] = field(default_factory=dict)
+    encoding_format: str = "float"
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    timeout_s: float | None = None
+    num_retries: int | None = None
+    endpoint: str = "/v1/embeddings"
+    stream: bool = False
+    task: Detection | None = None
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The inputs as user messages: what prompt-token estimates and task detection read."""
+        return [{"role": "user", "content": item if isinstance(item, str) else ""} for item in self.input]
+
+    def texts(self, provider: str) -> list[str]:
+        """The inputs as text, for upstreams that take no token arrays."""
+        if any(not isinstance(item, str) for item in self.input):
+            raise errors.InvalidRequestError(
+                f"'input': {provider} embeds text only, not token arrays.", param="input"
+            )
+        return list(self.input)  # type: ignore[arg-type]  # all str, checked above
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    vectors: list[list[float]]
+    usage: Usage
+
+
+# What the router routes: strategies and the Attempter read only what both have.
+RoutedRequest = ChatRequest | EmbeddingRequest
+
+
+@dataclass(slots=True)
 class ChatResult:
     """A finished (non-streamed) answer; `body` is an OpenAI chat.completion object."""
 
@@ -299,6 +344,15 @@ class Adapter:
     ) -> AsyncIterator[ChatChunk]:
         """Yield chunks; raise a RouterError if the stream breaks (including a missing end marker)."""
         raise NotImplementedError
+
+    async def embed(
+        self, request: EmbeddingRequest, upstream_model: str, timeouts: Timeouts
+    ) -> EmbeddingResult:
+        """One vector per input, in order. Kinds without an embeddings API refuse: the client
+        named a model whose deployments cannot embed, which is no fault of theirs."""
+        raise errors.InvalidRequestError(
+            f"{self.provider.name}: {self.kind} deployments do not serve embeddings.", param="model"
+        )
 
     async def probe(self, upstream_model: str, timeouts: Timeouts) -> None:
         """Raise a RouterError unless the deployment answers a minimal request."""
@@ -410,6 +464,19 @@ def error_message(body: bytes) -> str:
         if isinstance(err, str):
             return err[:1000]
     return str(data)[:300]
+
+
+def checked_vectors(items: Any, count: int, provider: str) -> list[list[float]]:
+    """An upstream's embeddings, one list of finite numbers per input, or a malformed-response error."""
+    if not isinstance(items, list) or len(items) != count:
+        raise malformed(provider, f"expected {count} embeddings")
+    for vector in items:
+        if not isinstance(vector, list) or not vector:
+            raise malformed(provider, "an embedding is not a list of numbers")
+        for x in vector:
+            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+                raise malformed(provider, "an embedding is not a list of numbers")
+    return items
 
 
 def transport_error(exc: Exception, provider: str) -> errors.RouterError:

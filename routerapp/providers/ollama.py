@@ -20,9 +20,12 @@ from routerapp.providers.base import (
     ChatChunk,
     ChatRequest,
     ChatResult,
+    EmbeddingRequest,
+    EmbeddingResult,
     Timeouts,
     Usage,
     chat_completion,
+    checked_vectors,
     chunk_dict,
     completion_id,
     encode_json,
@@ -88,6 +91,25 @@ class OllamaAdapter(Adapter):
             extra_message=extra,
         )
         return ChatResult(body=body_out, usage=usage)
+
+    async def embed(
+        self, request: EmbeddingRequest, upstream_model: str, timeouts: Timeouts
+    ) -> EmbeddingResult:
+        # Ollama's embed API (/api/embed) takes a list of texts and returns one vector each.
+        payload: dict[str, Any] = {"model": upstream_model, "input": request.texts(self.provider.name)}
+        if request.params.get("dimensions") is not None:
+            payload["dimensions"] = request.params["dimensions"]
+        if self.provider.options.get("keep_alive") is not None:
+            payload["keep_alive"] = self.provider.options["keep_alive"]
+        url = (self.provider.base_url or DEFAULT_BASE_URL).rstrip("/") + "/api/embed"
+        data = await self.post_json(url, encode_json(payload), self._headers(), timeouts)
+        if data.get("error"):
+            raise self._error(str(data["error"]))
+        vectors = checked_vectors(data.get("embeddings"), len(request.input), self.provider.name)
+        usage = usage_of(
+            data.get("prompt_eval_count"), 0, lambda: (estimate_prompt_tokens(request.messages), 0)
+        )
+        return EmbeddingResult(vectors=vectors, usage=usage)
 
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts

@@ -14,9 +14,12 @@ from routerapp.providers.base import (
     ChatChunk,
     ChatRequest,
     ChatResult,
+    EmbeddingRequest,
+    EmbeddingResult,
     Timeouts,
     Usage,
     checked_usage,
+    checked_vectors,
     counted,
     encode_json,
     error_message,
@@ -80,6 +83,31 @@ class OpenAIAdapter(Adapter):
         usage = openai_usage(raw_usage, usage)
         data["usage"] = checked_usage(raw_usage, usage)
         return ChatResult(body=data, usage=usage)
+
+    async def embed(
+        self, request: EmbeddingRequest, upstream_model: str, timeouts: Timeouts
+    ) -> EmbeddingResult:
+        payload = {
+            **request.params,
+            "model": upstream_model,
+            "input": request.input,
+            "encoding_format": "float",
+        }
+        data = await self.post_json(self.url("/embeddings"), encode_json(payload), self._headers(), timeouts)
+        items = data.get("data")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise malformed(self.provider.name, "no data")
+        # OpenAI numbers its results; put them in input order whatever order they came in.
+        items = sorted(items, key=lambda item: item.get("index") if isinstance(item.get("index"), int) else 0)
+        vectors = checked_vectors(
+            [item.get("embedding") for item in items], len(request.input), self.provider.name
+        )
+        raw_usage = data.get("usage")
+        raw_usage = raw_usage if isinstance(raw_usage, dict) else {}
+        usage = usage_of(
+            raw_usage.get("prompt_tokens"), 0, lambda: (estimate_prompt_tokens(request.messages), 0)
+        )
+        return EmbeddingResult(vectors=vectors, usage=usage)
 
     async def stream(
         self, request: ChatRequest, upstream_model: str, timeouts: Timeouts

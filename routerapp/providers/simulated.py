@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import re
 import time
@@ -54,6 +55,8 @@ from routerapp.providers.base import (
     ChatChunk,
     ChatRequest,
     ChatResult,
+    EmbeddingRequest,
+    EmbeddingResult,
     Timeouts,
     Usage,
     chat_completion,
@@ -74,6 +77,9 @@ _MAX_TRACKED_REQUESTS = 4096
 _PIECES = re.compile(r"\S+\s*|\s+")
 
 _FAIL_KINDS = ("unavailable", "rate_limit", "timeout")
+
+# The length of a simulated embedding when the request names no `dimensions`.
+EMBEDDING_DIMENSIONS = 256
 
 
 @dataclass(slots=True)
@@ -164,6 +170,23 @@ class SimulatedAdapter(Adapter):
         finish.data["x_simulated"] = plan.simulated
         yield finish
         yield usage_chunk(id=id_, model=upstream_model, created=created, usage=plan.usage)
+
+    async def embed(
+        self, request: EmbeddingRequest, upstream_model: str, timeouts: Timeouts
+    ) -> EmbeddingResult:
+        """Deterministic unit vectors: the same text to the same model and seed, the same vector
+        (of `dimensions`, default EMBEDDING_DIMENSIONS), after the simulated latency."""
+        options = self._options(upstream_model)
+        size = int(request.params.get("dimensions") or EMBEDDING_DIMENSIONS)
+        vectors = []
+        for item in request.input:
+            rng = _rng(options.get("seed", 0), upstream_model, "embed", item)
+            vector = [rng.gauss(0.0, 1.0) for _ in range(size)]
+            norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+            vectors.append([x / norm for x in vector])
+        await self._wait(float(options.get("latency_ms", 40)) / 1000, timeouts.total)
+        tokens = sum(estimate_tokens(item) if isinstance(item, str) else len(item) for item in request.input)
+        return EmbeddingResult(vectors=vectors, usage=Usage(tokens, 0))
 
     async def probe(self, upstream_model: str, timeouts: Timeouts) -> None:
         # Quick on purpose: health checks should not pay the simulated latency.

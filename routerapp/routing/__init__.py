@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 
 from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage, params_for_storage
@@ -19,7 +20,14 @@ from routerapp.optimizer import learning
 from routerapp.optimizer import plan as optimizer
 from routerapp.optimizer.detect import detect
 from routerapp.pricing import cost_parts
-from routerapp.providers.base import ChatRequest, ChatResult, Usage, encode_json, estimate_prompt_tokens
+from routerapp.providers.base import (
+    ChatRequest,
+    ChatResult,
+    RoutedRequest,
+    Usage,
+    encode_json,
+    estimate_prompt_tokens,
+)
 from routerapp.routing import budget, limits
 from routerapp.routing.cached import CachedStream, completion_body, settle_completion
 from routerapp.routing.completion import Completion
@@ -28,7 +36,26 @@ from routerapp.routing.streaming import StreamSession, open_stream
 from routerapp.routing.table import KeyInfo, RoutingTable, tables
 
 
-def new_draft(request: ChatRequest, key: KeyInfo | None) -> RecordDraft:
+def admit(key: KeyInfo | None, model: str, *, fallbacks: Sequence[str] = ()) -> None:
+    """The client key's say on a request for `model` (and the request's own `fallbacks`), whatever
+    the endpoint: the models allowed, budget left, rpm limit not reached (None, the operator's own
+    interfaces, has no limits)."""
+    if key is None:
+        return
+    if not key.may_use(model):
+        raise errors.PermissionDeniedError(
+            f"API key '{key.name}' is not allowed to use model '{model}'", param="model"
+        )
+    for name in fallbacks:
+        if not key.may_use(name):
+            raise errors.PermissionDeniedError(
+                f"API key '{key.name}' is not allowed to use model '{name}'", param="fallbacks"
+            )
+    budget.check(key)
+    limits.check_key_rpm(key)
+
+
+def new_draft(request: RoutedRequest, key: KeyInfo | None) -> RecordDraft:
     return RecordDraft(
         request_id=request.request_id,
         model=request.model,
@@ -58,7 +85,7 @@ def record_rejected(
         api_key_id=key.id if key else None,
         endpoint=endpoint,
     )
-    _record_failure(draft, error, started)
+    record_failure(draft, error, started)
     return draft.request_id
 
 
@@ -74,7 +101,7 @@ def record_answered(
     writer.submit(draft)
 
 
-def _record_failure(
+def record_failure(
     draft: RecordDraft, error: errors.RouterError, started: float, *, submit: bool = True
 ) -> None:
     draft.fail(error)
@@ -117,18 +144,7 @@ async def route(
                     f"The fallback model '{name}' does not exist or you do not have access to it.",
                     param="fallbacks",
                 )
-        if key is not None:
-            if not key.may_use(request.model):
-                raise errors.PermissionDeniedError(
-                    f"API key '{key.name}' is not allowed to use model '{request.model}'", param="model"
-                )
-            for name in request.fallbacks:
-                if not key.may_use(name):
-                    raise errors.PermissionDeniedError(
-                        f"API key '{key.name}' is not allowed to use model '{name}'", param="fallbacks"
-                    )
-            budget.check(key)
-            limits.check_key_rpm(key)
+        admit(key, request.model, fallbacks=request.fallbacks)
         draft.request_body = body_for_storage(encode_json(request.messages).decode())
         draft.request_params = params_for_storage(request.params)
         # Once per request, before deployments are chosen: strategies read it from the request.
@@ -161,13 +177,13 @@ async def route(
             prompt_tokens=estimate_prompt_tokens(request.messages),
         )
         if request.stream:
-            opened, _ = await attempter.run(lambda call: open_stream(call, call.request))
+            opened, _ = await attempter.run(lambda call: open_stream(call, call.chat))
             return StreamSession(
                 attempter=attempter,
                 opened=opened,
                 on_finish=lambda session, error: _finish_stream(session, error, key, submit, plan),
             )
-        result, call = await attempter.run(lambda call: _complete(call, call.request))
+        result, call = await attempter.run(lambda call: _complete(call, call.chat))
     except errors.RouterError as exc:
         # An error response reports the router's own time too: for a 429 or a "cooling down" 503
         # that is all of it.
@@ -175,7 +191,7 @@ async def route(
         if ensemble is not None:
             upstream_s = ensembling.upstream_s(draft)
         exc.overhead_ms = draft.overhead_ms = (time.perf_counter() - started - upstream_s) * 1000
-        _record_failure(draft, exc, started, submit=submit)
+        record_failure(draft, exc, started, submit=submit)
         raise
     except asyncio.CancelledError:
         # The client went away while we waited on an upstream: still a request that reached us.
@@ -292,4 +308,13 @@ def _finish_stream(
         writer.submit(draft)
 
 
-__all__ = ["Completion", "StreamSession", "record_answered", "record_rejected", "route", "new_draft"]
+__all__ = [
+    "Completion",
+    "StreamSession",
+    "admit",
+    "new_draft",
+    "record_answered",
+    "record_failure",
+    "record_rejected",
+    "route",
+]

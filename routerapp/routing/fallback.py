@@ -34,7 +34,7 @@ from routerapp.observability.drafts import AttemptDraft, RecordDraft
 from routerapp.observability.tracing import record_span, span
 from routerapp.optimizer import plan as optimizer
 from routerapp.providers import adapter_for, fields
-from routerapp.providers.base import Adapter, ChatRequest, Timeouts, estimate_prompt_tokens
+from routerapp.providers.base import Adapter, ChatRequest, RoutedRequest, Timeouts, estimate_prompt_tokens
 from routerapp.providers.redact import redact
 from routerapp.routing import breaker, limits
 from routerapp.routing.clock import clock
@@ -57,12 +57,18 @@ class Call:
     timeouts: Timeouts
     retry: int
     # The request as this deployment receives it: fields it refuses dropped (providers.fields).
-    request: ChatRequest
+    request: RoutedRequest
     # Set once the upstream answered (streams: sent their first chunk).
     begin: float = 0.0
     latency_ms: float | None = None
     # Streams: set by Attempter.stream_ended(), so a stream's end is accounted exactly once.
     ended: bool = False
+
+    @property
+    def chat(self) -> ChatRequest:
+        """`request`, for the chat callers (an Attempter routes one kind of request at a time)."""
+        assert isinstance(self.request, ChatRequest)
+        return self.request
 
 
 # One step of the plan: a deployment to try, with the rate-limit reservation taken for it.
@@ -92,7 +98,7 @@ def timeouts_for(group: GroupInfo, deployment: DeploymentInfo, remaining: float)
     )
 
 
-def deadline_s(request: ChatRequest) -> float:
+def deadline_s(request: RoutedRequest) -> float:
     """Seconds the whole request may take: the client's `timeout`, else the router's default."""
     return request.timeout_s or settings.ROUTER["REQUEST_DEADLINE_S"]
 
@@ -102,7 +108,7 @@ class Attempter:
         self,
         table: RoutingTable,
         group: GroupInfo,
-        request: ChatRequest,
+        request: RoutedRequest,
         draft: RecordDraft,
         *,
         started: float,
@@ -196,6 +202,8 @@ class Attempter:
         """The prompt's size as this deployment would get it: trimmed to its window when the
         optimizer's `compress` is on (optimizer.plan.fit_context), else as sent."""
         window = deployment.settings.context_window
+        if not isinstance(self.request, ChatRequest):
+            return self.prompt_tokens
         if window not in self._fitted_tokens:
             fitted, dropped = optimizer.fit_context(self.request, window)
             self._fitted_tokens[window] = (
@@ -228,7 +236,7 @@ class Attempter:
         return errors.DeadlineExceededError(message)
 
     async def run(
-        self, call: Callable[[Call], Awaitable[T]], request: ChatRequest | None = None
+        self, call: Callable[[Call], Awaitable[T]], request: RoutedRequest | None = None
     ) -> tuple[T, Call]:
         """Try deployments in plan order until `call` succeeds; raise the decisive error otherwise.
 
@@ -253,29 +261,33 @@ class Attempter:
         deployment: DeploymentInfo,
         reservation: limits.Reservation,
         call: Callable[[Call], Awaitable[T]],
-        request: ChatRequest,
+        request: RoutedRequest,
     ) -> tuple[T, Call] | None:
-        try:
-            fitted, dropped = fields.fit(
-                request,
-                kind=deployment.provider.kind,
-                deployment=deployment.label,
-                drop=request.drop_params or group.drop_params,
-            )
-        except errors.UnsupportedParamError as exc:
-            # Another deployment (another kind) may honour the field: skip this one, blamelessly.
-            self._skip(deployment, "unsupported_param")
-            self._refusal = self._refusal or exc
-            limits.settle(deployment, reservation, 0)
-            breaker.release_probe(deployment.id)
-            return None
-        fitted, turns_dropped = optimizer.fit_context(fitted, deployment.settings.context_window)
-        # The record says what the deployment tried last (the one that answered) was sent.
-        compress = self.draft.optimizations.get("compress")
-        if turns_dropped:
-            self.draft.optimizations.setdefault("compress", {})["turns_dropped"] = turns_dropped
-        elif compress and compress.pop("turns_dropped", None) is not None and not compress:
-            del self.draft.optimizations["compress"]
+        fitted: RoutedRequest = request
+        dropped: tuple[str, ...] = ()
+        # Embeddings: neither the chat fields table nor the optimizer's trimming applies to them.
+        if isinstance(request, ChatRequest):
+            try:
+                fitted, dropped = fields.fit(
+                    request,
+                    kind=deployment.provider.kind,
+                    deployment=deployment.label,
+                    drop=request.drop_params or group.drop_params,
+                )
+            except errors.UnsupportedParamError as exc:
+                # Another deployment (another kind) may honour the field: skip this one, blamelessly.
+                self._skip(deployment, "unsupported_param")
+                self._refusal = self._refusal or exc
+                limits.settle(deployment, reservation, 0)
+                breaker.release_probe(deployment.id)
+                return None
+            fitted, turns_dropped = optimizer.fit_context(fitted, deployment.settings.context_window)
+            # The record says what the deployment tried last (the one that answered) was sent.
+            compress = self.draft.optimizations.get("compress")
+            if turns_dropped:
+                self.draft.optimizations.setdefault("compress", {})["turns_dropped"] = turns_dropped
+            elif compress and compress.pop("turns_dropped", None) is not None and not compress:
+                del self.draft.optimizations["compress"]
         adapter = adapter_for(deployment.provider)
         num_retries = self.request.num_retries if self.request.num_retries is not None else group.num_retries
         strategy = get_strategy(group.strategy)

@@ -82,6 +82,7 @@ class StreamSession:
         self.attempter = attempter
         self.opened = opened
         # The attempter's, so that a mid-stream failover continues the same request and record.
+        assert isinstance(attempter.request, ChatRequest)  # only chat streams
         self.request = attempter.request
         self.draft = attempter.draft
         self.started = attempter.started
@@ -226,7 +227,7 @@ class StreamSession:
         if prefix:
             messages.append({"role": "assistant", "content": prefix})
         continuation = self.request.with_messages(messages)
-        opened, _ = await self.attempter.run(lambda call: open_stream(call, call.request), continuation)
+        opened, _ = await self.attempter.run(lambda call: open_stream(call, call.chat), continuation)
         return opened
 
     def _segment_usage(self, opened: StreamOpen, text: list[str], reported: Usage | None) -> Usage:

@@ -1,4 +1,4 @@
-"""A fake Ollama server (POST /api/chat, native protocol), with switches for the failures adapters must handle.
+"""A fake Ollama server (POST /api/chat and /api/embed, native protocol), with switches for the failures adapters must handle.
 
 Set `behaviour` before a request; every request is recorded (`last_request`, `last_headers`) so tests can
 assert how the adapter translated it.
@@ -39,6 +39,9 @@ class FakeOllama(RecordingFake):
         self.thinking = "Hmm, a greeting."
 
     async def respond(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["method"] == "POST" and scope["path"] == "/api/embed":
+            await self._embed(send, self.last_request or {})
+            return
         if scope["method"] != "POST" or scope["path"] != "/api/chat":
             await send_json(send, 404, {"error": "404 page not found"})
             return
@@ -61,6 +64,18 @@ class FakeOllama(RecordingFake):
 
     def _calls(self) -> list[dict[str, Any]]:
         return [_TOOL_CALL, _OTHER_CALL] if self.behaviour == "tool_calls" else [_TOOL_CALL]
+
+    async def _embed(self, send: Any, request: dict[str, Any]) -> None:
+        """Ollama's embed API: one vector per input, each [len(text), position, 0.5]."""
+        if self.behaviour in HTTP_ERRORS:
+            status, message = HTTP_ERRORS[self.behaviour]
+            await send_json(send, status, {"error": message})
+            return
+        inputs = request.get("input")
+        texts = [inputs] if isinstance(inputs, str) else list(inputs or ())
+        vectors = [[float(len(text)), float(i), 0.5] for i, text in enumerate(texts)]
+        answer = {"model": request.get("model"), "embeddings": vectors, "prompt_eval_count": 3 * len(texts)}
+        await send_json(send, 200, answer)
 
     def _line(self, request: dict[str, Any], content: str) -> dict[str, Any]:
         return {

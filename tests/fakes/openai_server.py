@@ -28,6 +28,8 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
     "tool=get_weather;arg=city:Paris,unit:c"   answer with that tool call (arguments as JSON, in that order;
                               streams: after the text, the call in three chunks)
 
+POST …/embeddings answers with small deterministic vectors (see _embeddings), faults as above.
+
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
 """
 
@@ -157,6 +159,8 @@ class FakeOpenAI:
         if method == "GET" and path == "/health":
             self._send(writer, 200, {"ok": True})
             return True
+        if method == "POST" and path.endswith("/embeddings"):
+            return self._embeddings(writer, body)
         if not (method == "POST" and path.endswith("/chat/completions")):
             self._send(writer, 404, {"error": {"message": "not found", "type": "invalid_request_error"}})
             return True
@@ -242,6 +246,34 @@ class FakeOpenAI:
                 },
             },
         )
+        return True
+
+    def _embeddings(self, writer, body: bytes) -> bool:
+        """OpenAI's embeddings API: per input the vector [len(input), position, 0.25] (or `dimensions`
+        long), listed in reverse order with their `index`, as the API allows. Faults by model name
+        ("err=500", ...) as for chat."""
+        req = json.loads(body)
+        model = str(req.get("model", "ok"))
+        self.hits[model] += 1
+        self.last = req
+        self.bodies.append(req)
+        opts = parse_model(model)
+        fault = self._fault(model, opts)
+        if fault and fault not in ("hang", "reset", "malformed"):
+            return self._error(writer, fault, opts, {})
+        inputs = req["input"]
+        items = [inputs] if isinstance(inputs, str) or (inputs and isinstance(inputs[0], int)) else inputs
+        size = int(req.get("dimensions") or 3)
+        data = [
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": ([float(len(item)), float(i), 0.25] + [0.0] * size)[:size],
+            }
+            for i, item in enumerate(items)
+        ]
+        usage = {"prompt_tokens": 5 * len(items), "total_tokens": 5 * len(items)}
+        self._send(writer, 200, {"object": "list", "data": data[::-1], "model": model, "usage": usage})
         return True
 
     async def _silence(self) -> None:

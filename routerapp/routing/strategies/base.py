@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from routerapp.providers.base import ChatRequest
+from routerapp.providers.base import RoutedRequest
 
 if TYPE_CHECKING:
     # Types only: the table imports the schema, which imports the strategy registry.
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class Selection:
     """What a strategy sees: the request, the group, and the deployments still eligible."""
 
-    request: ChatRequest
+    request: RoutedRequest
     group: GroupInfo
     candidates: list[DeploymentInfo]
     prompt_tokens: int = 0
