@@ -417,6 +417,10 @@ class EmbeddingsIn(Open):
     user: StrictStr | None = None
     timeout: Number(1e-3, 3600) | None = None
     num_retries: Integer(0, 10) | None = None
+    metadata: dict[str, Any] | None = None
+    fallbacks: (
+        Annotated[list[Annotated[str, Field(strict=True, min_length=1)]], Field(max_length=10)] | None
+    ) = None
 
     @model_validator(mode="after")
     def _limits(self) -> EmbeddingsIn:
@@ -445,5 +449,7 @@ def embedding_request(data: dict[str, Any], *, request_id: str | None = None) ->
         encoding_format=body.encoding_format or "float",
         timeout_s=body.timeout,
         num_retries=body.num_retries,
+        tags=tags_of(body.metadata),
+        fallbacks=tuple(body.fallbacks or ()),
         **extra,
     )

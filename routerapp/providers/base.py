@@ -223,6 +223,9 @@ class EmbeddingRequest:
     timeout_s: float | None = None
     num_retries: int | None = None
     endpoint: str = "/v1/embeddings"
+    # As on a chat request: metadata tags for the statistics, the client's own extra fallbacks.
+    tags: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
     stream: bool = False
     task: Detection | None = None
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
 
 from routerapp import ensembling, errors
 from routerapp.observability.drafts import RecordDraft, body_for_storage, params_for_storage
@@ -36,17 +35,24 @@ from routerapp.routing.streaming import StreamSession, open_stream
 from routerapp.routing.table import KeyInfo, RoutingTable, tables
 
 
-def admit(key: KeyInfo | None, model: str, *, fallbacks: Sequence[str] = ()) -> None:
-    """The client key's say on a request for `model` (and the request's own `fallbacks`), whatever
-    the endpoint: the models allowed, budget left, rpm limit not reached (None, the operator's own
-    interfaces, has no limits)."""
+def admit(key: KeyInfo | None, request: RoutedRequest, table: RoutingTable) -> None:
+    """Whether `request` may go on, whatever the endpoint: the request's own fallbacks exist, and
+    the client key allows its model and those fallbacks, has budget left and is under its rpm limit
+    (None, the operator's own interfaces, has no limits)."""
+    for name in request.fallbacks:
+        if name not in table.groups:
+            raise errors.ModelNotFoundError(
+                f"The fallback model '{name}' does not exist or you do not have access to it.",
+                param="fallbacks",
+            )
     if key is None:
         return
+    model = request.model
     if not key.may_use(model):
         raise errors.PermissionDeniedError(
             f"API key '{key.name}' is not allowed to use model '{model}'", param="model"
         )
-    for name in fallbacks:
+    for name in request.fallbacks:
         if not key.may_use(name):
             raise errors.PermissionDeniedError(
                 f"API key '{key.name}' is not allowed to use model '{name}'", param="fallbacks"
@@ -138,13 +144,7 @@ async def route(
             raise errors.ModelNotFoundError(
                 f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
             )
-        for name in request.fallbacks:
-            if name not in table.groups:
-                raise errors.ModelNotFoundError(
-                    f"The fallback model '{name}' does not exist or you do not have access to it.",
-                    param="fallbacks",
-                )
-        admit(key, request.model, fallbacks=request.fallbacks)
+        admit(key, request, table)
         draft.request_body = body_for_storage(encode_json(request.messages).decode())
         draft.request_params = params_for_storage(request.params)
         # Once per request, before deployments are chosen: strategies read it from the request.

@@ -48,7 +48,7 @@ async def embed(request: EmbeddingRequest, *, key: KeyInfo | None, started: floa
             raise errors.ModelNotFoundError(
                 f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
             )
-        admit(key, request.model)
+        admit(key, request, table)
         draft.request_body = body_for_storage(encode_json(request.input).decode())
         attempter = Attempter(
             table,
