@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from routerapp.management.base import RouterCommand
+from routerapp.management.health_table import write_health_table
 from routerapp.models import Deployment
 from routerapp.routing.health import check_deployments
 
@@ -28,12 +29,7 @@ class Command(RouterCommand):
         if not results:
             self.stdout.write("no enabled deployments")
             return
-        self.stdout.write(f"{'ID':>5} {'MODEL':24} {'DEPLOYMENT':36} {'STATUS':10} {'MS':>8}  ERROR")
-        for r in results:
-            status = self.style.SUCCESS(f"{r.status:10}") if r.ok else self.style.ERROR(f"{r.status:10}")
-            self.stdout.write(
-                f"{r.deployment_id:>5} {r.model[:24]:24} {r.label[:36]:36} {status} {r.latency_ms:>8.1f}  {r.error[:120]}"
-            )
+        write_health_table(self, results)
         unhealthy = sum(not r.ok for r in results)
         self.stdout.write(f"{len(results)} checked, {unhealthy} unhealthy")
         if strict and unhealthy:

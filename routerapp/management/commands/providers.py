@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.db.models import Count, Q
 
 from routerapp.management.base import RouterCommand
+from routerapp.management.health_table import write_health_table
 from routerapp.models import Provider
 from routerapp.routing.health import check_deployments
 
@@ -52,12 +53,7 @@ class Command(RouterCommand):
         if not ids:
             raise CommandError(f"provider '{name}' has no enabled deployments to test")
         results = check_deployments(ids, timeout_s=timeout)
-        self.stdout.write(f"{'ID':>5} {'MODEL':24} {'DEPLOYMENT':36} {'STATUS':10} {'MS':>8}  ERROR")
-        for r in results:
-            status = self.style.SUCCESS(f"{r.status:10}") if r.ok else self.style.ERROR(f"{r.status:10}")
-            self.stdout.write(
-                f"{r.deployment_id:>5} {r.model[:24]:24} {r.label[:36]:36} {status} {r.latency_ms:>8.1f}  {r.error[:120]}"
-            )
+        write_health_table(self, results)
         failing = sum(not r.ok for r in results)
         if failing:
             raise CommandError(f"{failing} of {len(results)} deployment(s) of '{name}' failed", returncode=1)
