@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import openai
 import pytest
 
 from routerapp.models import Attempt, QueryRecord
 from tests.factories import create_key, create_model, create_provider
-from tests.helpers import flush_history
+from tests.helpers import flush_history, wait_for
 
 
 @pytest.fixture
@@ -123,9 +121,8 @@ def test_client_that_gives_up_waiting_still_leaves_a_record(upstream, live_url):
             json={"model": "slow", "messages": [{"role": "user", "content": "x"}]},
             timeout=0.4,
         )
-    deadline = time.monotonic() + 5
-    while not QueryRecord.objects.exists() and time.monotonic() < deadline:
-        flush_history()
-        time.sleep(0.1)
+    wait_for(
+        lambda: flush_history() or QueryRecord.objects.exists(), what="the record of the abandoned request"
+    )
     record = QueryRecord.objects.get()
     assert (record.model, record.status, record.http_status) == ("slow", "cancelled", 499)
