@@ -8,6 +8,12 @@
 # db.sqlite3.
 #
 #   bench/run.sh [compare.sh flags]      e.g. --no-litellm, --n32 4000
+#   BENCH_OPTIMIZE=all bench/run.sh      the same run with the query optimizer on for fake-gpt
+#
+# BENCH_OPTIMIZE is a switch spec (routerapp/optimizer/switches.py: `all`, `compress,params`, ...)
+# set as the model's `optimize`; the response cache is always switched off in it (`-cache`), since a
+# hit would skip the upstream and measure nothing but the cache. Task detection runs either way, so
+# the difference from a run without it is what the strategies themselves cost.
 #
 # Writes bench/results/compare-<stamp>.jsonl (raw numbers), .md (the table, with the command and the
 # machine's load), and .log files (console, mock and server output; git-ignored). Prints the table.
@@ -36,7 +42,14 @@ export SECRET_KEY=bench-only-secret LOG_LEVEL=WARNING
 unset REDIS_URL
 
 "$PY" manage.py migrate --noinput -v 0
-"$PY" manage.py importconfig bench/fake-gpt.yaml > /dev/null
+CONFIG=bench/fake-gpt.yaml
+OPTIMIZE=${BENCH_OPTIMIZE:+$BENCH_OPTIMIZE,-cache}
+if [ -n "$OPTIMIZE" ]; then
+  CONFIG=$SCRATCH/fake-gpt.yaml
+  sed "s/^    strategy: simple-shuffle$/&\n    optimize: \"$OPTIMIZE\"/" bench/fake-gpt.yaml > "$CONFIG"
+  grep -q "^    optimize: " "$CONFIG" || { echo "could not set optimize in $CONFIG" >&2; exit 1; }
+fi
+"$PY" manage.py importconfig "$CONFIG" > /dev/null
 # Limits and a budget large enough never to bite, but set, so every request counts against them.
 KEY=$("$PY" manage.py apikey create bench --rpm 1000000 --budget 1000000 2> /dev/null | tail -n 1)
 
@@ -49,12 +62,13 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "# Benchmark $STAMP"
   echo
-  echo "Command: \`make bench\` (= \`bench/run.sh${*:+ $*}\`), which runs"
+  echo "Command: \`${BENCH_OPTIMIZE:+BENCH_OPTIMIZE=$BENCH_OPTIMIZE }make bench\` (= \`bench/run.sh${*:+ $*}\`), which runs"
   echo "\`../shared/bench/compare.sh --target-label router --target-url http://127.0.0.1:$PORT/v1 --target-key KEY" \
     "--target-cmd '.venv/bin/python manage.py serve --port $PORT --workers 1 --no-worker'${*:+ $*}\`"
   echo
   echo "Machine: $(nproc) cores, $(uname -sr); load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
   echo "Router: 1 uvicorn worker pinned to CPU 0; mock upstream and load generator on CPU 1; upstream delay 0 ms."
+  echo "Query optimizer on fake-gpt: ${OPTIMIZE:-off} (task detection runs either way)."
   echo
   "${BENCH_PY:-${XDG_CACHE_HOME:-$HOME/.cache}/gateway-bench/bench-venv/bin/python}" "$SHARED/table.py" "$OUT" | sed 1,3d
   echo
