@@ -39,6 +39,10 @@ mkdir -p "$RESULTS"
 # Everything the server process and the setup commands see. No REDIS_URL: one worker, local cache.
 export DATABASE_URL="sqlite:///$SCRATCH/bench.sqlite3"
 export SECRET_KEY=bench-only-secret LOG_LEVEL=WARNING
+# serve refuses to start in production without a dedicated Fernet key (routerapp/production.py): a
+# throwaway one per run, as the scratch database it encrypts is thrown away too.
+ROUTER_ENCRYPTION_KEY=$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+export ROUTER_ENCRYPTION_KEY
 unset REDIS_URL
 
 "$PY" manage.py migrate --noinput -v 0
