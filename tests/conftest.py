@@ -21,6 +21,7 @@ from django.core.cache import cache
 from routerapp.observability.writer import writer
 from routerapp.optimizer.learning import live as live_patterns
 from routerapp.routing.clock import clock
+from routerapp.routing.health import health_sync
 from routerapp.routing.table import tables
 from tests.fakes import run_asgi_in_thread
 from tests.fakes.anthropic_server import FakeAnthropic
@@ -82,6 +83,7 @@ def _router_settings():
     cache.clear()
     tables.invalidate()
     live_patterns.reset()
+    health_sync.reset()
     yield
     cache.clear()
 

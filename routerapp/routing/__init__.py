@@ -31,6 +31,7 @@ from routerapp.routing import budget, limits
 from routerapp.routing.cached import CachedStream, completion_body, settle_completion
 from routerapp.routing.completion import Completion
 from routerapp.routing.fallback import Attempter, Call
+from routerapp.routing.health import health_sync
 from routerapp.routing.streaming import StreamSession, open_stream
 from routerapp.routing.table import KeyInfo, RoutingTable, tables
 
@@ -138,6 +139,7 @@ async def route(
     ensemble = None
     try:
         table = table or await tables.get()
+        await health_sync.poll(table)  # health checks run by the worker, into this process's breaker
         group = table.groups.get(request.model)
         ensemble = table.ensembles.get(request.model) if group is None else None
         if group is None and ensemble is None:

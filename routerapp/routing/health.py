@@ -3,7 +3,8 @@
 `check_deployments` is the one core function: `manage.py healthcheck`, POST /api/health/check and
 the django-q2 schedule (routerapp.tasks.run_health_checks, every minute) call it. A failed probe
 feeds the breaker: the deployment is cooled down for ROUTER["HEALTH_COOLDOWN_S"], so clients are
-routed past it before one of them hits it; a passing probe closes a breaker whose cooldown is over. It is sync on purpose, for those callers; the
+routed past it before one of them hits it (in every server process: HealthSync reads the outcomes
+back from the database, for when the check ran in the worker and the cache is not shared); a passing probe closes a breaker whose cooldown is over. It is sync on purpose, for those callers; the
 probes themselves run concurrently on an event loop of their own, each bounded by a timeout.
 """
 
@@ -13,9 +14,11 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 
 from routerapp import errors
@@ -24,7 +27,7 @@ from routerapp.providers import adapter_for, close_clients
 from routerapp.providers.base import Timeouts
 from routerapp.providers.redact import redact
 from routerapp.routing import breaker
-from routerapp.routing.table import DeploymentInfo, load_table
+from routerapp.routing.table import DeploymentInfo, RoutingTable, load_table
 
 HEALTHY, UNHEALTHY = "healthy", "unhealthy"
 # Probes in flight at once: enough to check a large config in a few rounds without a burst.
@@ -66,15 +69,66 @@ def check_deployments(ids: Iterable[int] | None = None, *, timeout_s: float = 10
             health_checked_at=r.checked_at,
             health_latency_ms=round(r.latency_ms, 1),
         )
-    by_id = {d.id: d for d in deployments}
     for r in results:
-        deployment = by_id[r.deployment_id]
-        if r.ok:
-            breaker.record_success(deployment)
-        # As the breaker itself does: never cool the only deployment of a model name.
-        elif (group := table.groups.get(deployment.group)) is not None and len(group.deployments) > 1:
-            breaker.open_until(deployment.id, time.time() + settings.ROUTER["HEALTH_COOLDOWN_S"])
+        apply_outcome(table, r.deployment_id, r.ok, r.checked_at)
     return results
+
+
+def apply_outcome(table: RoutingTable, deployment_id: int, ok: bool, checked_at: datetime) -> None:
+    """Feed one probe's outcome to this process's breaker: the check that ran it, and every server
+    that reads it back from the database (HealthSync)."""
+    deployment = table.deployments.get(deployment_id)
+    if deployment is None:
+        return  # disabled or removed since
+    if ok:
+        breaker.record_success(deployment)
+    # As the breaker itself does: never cool the only deployment of a model name.
+    elif (group := table.groups.get(deployment.group)) is not None and len(group.deployments) > 1:
+        breaker.open_until(deployment.id, checked_at.timestamp() + settings.ROUTER["HEALTH_COOLDOWN_S"])
+
+
+class HealthSync:
+    """Brings health checks run by another process into this one's breaker.
+
+    The django-q2 worker runs the scheduled checks; with the default local-memory cache the
+    cooldown it opens lives in its own memory, and the server it should protect never sees it. So
+    each server reads the outcomes back from the Deployment rows the check wrote (one small SELECT),
+    at most every ROUTER_CONFIG_CHECK_S, as it checks for config changes; route() calls poll().
+    With Redis the breaker is shared already and this only repeats what the check did.
+    """
+
+    def __init__(self) -> None:
+        self._checked_at = 0.0
+        self._since: datetime | None = None
+
+    async def poll(self, table: RoutingTable) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < settings.ROUTER["CONFIG_CHECK_S"]:
+            return
+        self._checked_at = now  # before the read: requests arriving meanwhile do not read again
+        await sync_to_async(self.read, thread_sensitive=False)(table)
+
+    def read(self, table: RoutingTable) -> None:
+        # A fresh process starts with every cooldown still running.
+        since = self._since or timezone.now() - timedelta(seconds=settings.ROUTER["HEALTH_COOLDOWN_S"])
+        try:
+            rows = Deployment.objects.filter(health_checked_at__gt=since).values_list(
+                "id", "health_status", "health_checked_at"
+            )
+            for dep_id, status, checked_at in rows.order_by("health_checked_at"):
+                if checked_at is None:  # excluded by the filter; for the type checker
+                    continue
+                apply_outcome(table, dep_id, status == HEALTHY, checked_at)
+                since = max(since, checked_at)
+            self._since = since
+        finally:
+            close_old_connections()  # a pool thread no request cycle cleans up after
+
+    def reset(self) -> None:
+        self._checked_at, self._since = 0.0, None
+
+
+health_sync = HealthSync()
 
 
 async def _probe_all(deployments: list[DeploymentInfo], timeout_s: float) -> list[HealthResult]:
