@@ -216,7 +216,7 @@ class EmbeddingRequest:
     model: str
     input: list[str] | list[list[int]]
     # Forwarded to OpenAI-compatible upstreams: dimensions, user. encoding_format is the router's:
-    # vectors are fetched as floats and encoded for the client (routerapp.embeddings).
+    # vectors are fetched as floats and encoded for the client (routerapp.routing.embeddings).
     params: dict[str, Any] = field(default_factory=dict)
     encoding_format: str = "float"
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
