@@ -22,7 +22,7 @@ import orjson
 
 from routerapp import errors
 from routerapp.providers.anthropic import ERROR_STATUSES, FINISH_REASONS
-from routerapp.providers.base import estimate_prompt_tokens, estimate_tokens
+from routerapp.providers.base import NATIVE_EVENTS, estimate_prompt_tokens, estimate_tokens
 
 # Anthropic's stop reason for each OpenAI finish reason (the inverse of the adapter's mapping,
 # where several Anthropic reasons share one OpenAI reason the plain one wins).
@@ -390,6 +390,11 @@ class StreamEncoder:
     message_start (and a ping) before the first content, one content block per run of text,
     thinking or one tool call (content_block_start, its deltas, content_block_stop), then, at
     `finish()`, message_delta with the stop reason and usage and message_stop.
+
+    Chunks from an Anthropic deployment that got the client's body carry that upstream's own
+    events (NATIVE_EVENTS): those are passed on as they are, thinking signatures included. If the
+    stream then continues on another kind of deployment (a mid-stream failover), the open block is
+    closed and the rest is encoded from the chunks, numbered on from the upstream's blocks.
     """
 
     def __init__(self, model: str, *, input_tokens: int = 0) -> None:
@@ -401,8 +406,24 @@ class StreamEncoder:
         self.started = False
         self.block: tuple[str, int | None] | None = None  # (kind, OpenAI tool index) of the open block
         self.blocks = 0
+        # Passing an upstream's own events on: the block it left open, what it already said.
+        self.native = False
+        self.native_open: int | None = None
+        self.native_open_kind = ""
+        self.native_ended: set[str] = set()
 
     def feed(self, chunk: dict[str, Any]) -> Iterator[bytes]:
+        events = chunk.pop(NATIVE_EVENTS, None)
+        if self.native:
+            if events is not None:
+                yield from self._pass_on(events)
+                return
+            if not _says_something(chunk):
+                return  # the router's own usage chunk: the upstream's message_delta had it
+            yield from self._continue_translated()
+        elif events is not None and not self.started:
+            yield from self._pass_on(events)
+            return
         yield from self._start()
         chunk_usage = chunk.get("usage")
         if isinstance(chunk_usage, dict):
@@ -422,6 +443,12 @@ class StreamEncoder:
                 self.stop_reason = STOP_REASONS.get(choice["finish_reason"], "end_turn")
 
     def finish(self) -> Iterator[bytes]:
+        if self.native and "message_delta" in self.native_ended:
+            if "message_stop" not in self.native_ended:
+                yield sse_event("message_stop", {"type": "message_stop"})
+            return
+        if self.native:
+            yield from self._continue_translated()
         yield from self._start()
         yield from self._close()
         yield sse_event(
@@ -436,6 +463,33 @@ class StreamEncoder:
 
     def error(self, error: errors.RouterError) -> bytes:
         return sse_event("error", error_body(error))
+
+    def _pass_on(self, events: list[list[Any]]) -> Iterator[bytes]:
+        self.native = self.started = True
+        for name, data in events:
+            if name == "message_start" and isinstance(data.get("message"), dict):
+                data = {**data, "message": {**data["message"], "model": self.model}}
+            elif name == "content_block_start":
+                self.native_open = int(data.get("index") or 0)
+                self.native_open_kind = str((data.get("content_block") or {}).get("type") or "")
+            elif name == "content_block_stop":
+                self.native_open = None
+                self.blocks = int(data.get("index") or 0) + 1
+            elif name in ("message_delta", "message_stop"):
+                self.native_ended.add(name)
+            yield sse_event(name, data)
+
+    def _continue_translated(self) -> Iterator[bytes]:
+        self.native = False
+        if self.native_open is None:
+            return
+        if self.native_open_kind in ("text", "thinking"):
+            # The continuation goes on where the upstream stopped: the same block, more deltas.
+            self.block, self.blocks = (self.native_open_kind, None), self.native_open
+        else:
+            yield sse_event("content_block_stop", {"type": "content_block_stop", "index": self.native_open})
+            self.blocks = self.native_open + 1
+        self.native_open = None
 
     def _start(self) -> Iterator[bytes]:
         if self.started:
@@ -497,3 +551,12 @@ def count_tokens(body: dict[str, Any]) -> int:
     return estimate_prompt_tokens(body["messages"]) + (
         estimate_tokens(orjson.dumps(tools).decode()) if tools else 0
     )
+
+
+def _says_something(chunk: dict[str, Any]) -> bool:
+    """Whether a chunk has content (text, thinking, a tool call), not only a role, finish or usage."""
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("reasoning_content") or delta.get("tool_calls"):
+            return True
+    return False

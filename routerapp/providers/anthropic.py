@@ -17,6 +17,7 @@ import orjson
 from routerapp import errors
 from routerapp.providers.base import (
     MAX_TOKENS,
+    NATIVE_EVENTS,
     Adapter,
     ChatChunk,
     ChatRequest,
@@ -135,6 +136,10 @@ class AnthropicAdapter(Adapter):
     ) -> AsyncIterator[ChatChunk]:
         translator = _StreamTranslator(request, upstream_model)
         payload = self._payload(request, upstream_model, stream=True)
+        # A /v1/messages request sent as is gets Anthropic's own events back with the chunks, so
+        # what the translation has no place for (thinking signatures, say) reaches the client.
+        native = request.native_body(self.kind) is not None
+        events: list[list[Any]] = []
         async with self.open_stream(self.messages_url(), payload, self._headers(), timeouts) as response:
             async for event, data in iter_sse(response):
                 obj = self.json_object(data, "stream event")
@@ -145,7 +150,14 @@ class AnthropicAdapter(Adapter):
                     raise self._error(
                         ERROR_STATUSES.get(error_type, 500), str(err.get("message") or error_type)
                     )
-                for chunk in translator.feed(obj.get("type") or event, obj):
+                kind = obj.get("type") or event
+                chunks = translator.feed(kind, obj)
+                if native:
+                    events.append([kind, obj])
+                    if chunks:
+                        chunks[0].data[NATIVE_EVENTS] = events
+                        events = []
+                for chunk in chunks:
                     yield chunk
                 if translator.stopped:
                     break

@@ -143,6 +143,11 @@ class NativeBody:
     params: dict[str, Any]
 
 
+# A streamed chunk of a request sent in its native format carries, under this key, the upstream's
+# own events it was made from ([name, data] pairs), for the endpoint of that format to pass on.
+NATIVE_EVENTS = "x_router_native_events"
+
+
 @dataclass(slots=True)
 class ChatRequest:
     """One chat request as the router sees it, already validated.

@@ -9,8 +9,6 @@ import pytest
 
 from routerapp.models import QueryRecord
 from tests.factories import create_key, create_model, create_provider
-from tests.fakes import run_asgi_in_thread
-from tests.fakes.anthropic_server import FakeAnthropic
 from tests.helpers import flush_history
 
 WEATHER_TOOL = {
@@ -21,16 +19,9 @@ WEATHER_TOOL = {
 HI = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture(scope="module")
-def claude_server():
-    app = FakeAnthropic()
-    with run_asgi_in_thread(app) as url:
-        yield app, url
-
-
 @pytest.fixture
-def claude(claude_server, live_url):
-    app, url = claude_server
+def claude(anthropic_server, live_url):
+    app, url = anthropic_server
     app.reset()
     provider = create_provider(name="claude-up", kind="anthropic", base_url=url)
     create_model("claude", [(provider, "claude-upstream")])
@@ -179,6 +170,38 @@ def test_an_anthropic_deployment_streams_a_tool_call_to_the_sdk(claude, sdk):
     assert text.text == claude.reply
     assert call.name == "get_weather" and call.input == {"city": "Paris"} and call.id == "toolu_01"
     assert final.stop_reason == "tool_use" and final.usage.output_tokens == 9
+
+
+def test_an_anthropic_deployments_own_stream_events_reach_the_sdk_with_thinking_signatures(claude, sdk):
+    claude.behaviour = "thinking"
+    with sdk.messages.stream(
+        model="claude", max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024}, messages=HI
+    ) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_message()
+    thinking, text = final.content
+    assert thinking.type == "thinking" and thinking.thinking == claude.thinking
+    assert thinking.signature == "sig01"  # only the upstream's own events carry it
+    assert text.text == claude.reply and final.model == "claude"
+    assert final.usage.input_tokens == 21 and final.usage.output_tokens == 9
+    assert kinds.count("message_start") == 1 and kinds.count("message_stop") == 1
+    assert kinds.count("message_delta") == 1
+
+
+def test_a_stream_cut_on_an_anthropic_deployment_continues_on_the_fallback(claude, gpt, sdk):
+    from routerapp.models import ModelGroup
+
+    ModelGroup.objects.filter(name="claude").update(fallbacks=["gpt"])
+    claude.behaviour = "truncated"  # one word, then the connection ends without message_stop
+    with sdk.messages.stream(model="claude", max_tokens=100, messages=HI) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_message()
+    (text,) = final.content
+    first_word = claude.reply.split(" ")[0] + " "
+    assert text.text.startswith(first_word) and len(text.text) > len(first_word)
+    assert gpt.last["messages"][-1] == {"role": "assistant", "content": first_word}
+    assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 1
+    assert kinds[-1] == "message_stop" and final.stop_reason == "end_turn"
 
 
 def test_errors_come_in_anthropics_shape_with_a_request_id(gpt, sdk, live_url):

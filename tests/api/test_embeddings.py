@@ -13,16 +13,7 @@ import pytest
 
 from routerapp.models import QueryRecord
 from tests.factories import create_key, create_model, create_provider
-from tests.fakes import run_asgi_in_thread
-from tests.fakes.ollama_server import FakeOllama
 from tests.helpers import flush_history
-
-
-@pytest.fixture(scope="module")
-def ollama_server():
-    app = FakeOllama()
-    with run_asgi_in_thread(app) as url:
-        yield app, url
 
 
 @pytest.fixture
