@@ -223,13 +223,9 @@ def _from_cache(
 
 
 async def _complete(call: Call, request: ChatRequest) -> ChatResult:
-    try:
-        async with asyncio.timeout(call.timeouts.total):
-            return await call.adapter.complete(request, call.deployment.upstream_model, call.timeouts)
-    except TimeoutError:
-        raise errors.UpstreamTimeoutError(
-            f"{call.deployment.label}: no answer within {call.timeouts.total:g}s"
-        ) from None
+    return await call.within_timeout(
+        call.adapter.complete(request, call.deployment.upstream_model, call.timeouts)
+    )
 
 
 def _finish_completion(

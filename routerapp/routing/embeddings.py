@@ -84,13 +84,9 @@ async def embed(request: EmbeddingRequest, *, key: KeyInfo | None, started: floa
 
 
 async def _embed(call: Call, request: EmbeddingRequest) -> EmbeddingResult:
-    try:
-        async with asyncio.timeout(call.timeouts.total):
-            return await call.adapter.embed(request, call.deployment.upstream_model, call.timeouts)
-    except TimeoutError:
-        raise errors.UpstreamTimeoutError(
-            f"{call.deployment.label}: no answer within {call.timeouts.total:g}s"
-        ) from None
+    return await call.within_timeout(
+        call.adapter.embed(request, call.deployment.upstream_model, call.timeouts)
+    )
 
 
 def encoded(vector: list[float], encoding_format: str) -> list[float] | str:

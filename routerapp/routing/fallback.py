@@ -19,6 +19,7 @@ chose, or a bug of ours never cools a deployment down for everyone else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -69,6 +70,17 @@ class Call:
         """`request`, for the chat callers (an Attempter routes one kind of request at a time)."""
         assert isinstance(self.request, ChatRequest)
         return self.request
+
+    async def within_timeout(self, answer: Awaitable[T]) -> T:
+        """The upstream's answer within this deployment's total timeout, or UpstreamTimeoutError
+        (a cap over httpx's per-read timeouts: an upstream trickling bytes cannot outlast it)."""
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                return await answer
+        except TimeoutError:
+            raise errors.UpstreamTimeoutError(
+                f"{self.deployment.label}: no answer within {self.timeouts.total:g}s"
+            ) from None
 
 
 # One step of the plan: a deployment to try, with the rate-limit reservation taken for it.
