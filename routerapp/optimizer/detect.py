@@ -3,9 +3,9 @@
 A linear model over TF-IDF features (word unigrams and bigrams, character 3-5-grams, a few
 structural flags), trained with scikit-learn by `make train-classifier` (routerapp/optimizer/training)
 and shipped as `detector.npz`. Inference here is numpy only, because route() calls `detect` on every
-request: the weights load once per process at import, and a prompt costs one pass over at most a few
-thousand characters (long prompts are read at their start and end, where the instruction usually is)
-and one small sparse dot product.
+request: the weights load once per process at import, and a prompt costs one pass over at most 2,300
+characters of its latest turn (features.clip: long prompts are read at their start and end, where the
+instruction usually is) and one small sparse dot product.
 
 The features (routerapp/optimizer/features.py) read the latest user turn, with the system prompt and
 the turn before it as context.
