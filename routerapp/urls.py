@@ -6,17 +6,19 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from routerapp import errors
-from routerapp.api import anthropic_api, api, error_response, openai_api
+from routerapp.api import anthropic_api, anthropic_error_response, api, error_response, openai_api
+from routerapp.api.gate import ANTHROPIC_PATHS
 from routerapp.api.metrics import metrics
 from routerapp.api.probes import liveness, readiness_view
 
 
 def v1_not_found(request: HttpRequest, rest: str):
-    return error_response(
-        errors.InvalidRequestError(
-            f"Unknown endpoint: {request.method} /v1/{rest}", status=404, code="unknown_url"
-        )
+    error = errors.InvalidRequestError(
+        f"Unknown endpoint: {request.method} /v1/{rest}", status=404, code="unknown_url"
     )
+    if request.path.startswith(ANTHROPIC_PATHS):
+        return anthropic_error_response(error)
+    return error_response(error)
 
 
 urlpatterns = [

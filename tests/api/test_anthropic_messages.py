@@ -238,6 +238,8 @@ def test_errors_come_in_anthropics_shape_with_a_request_id(gpt, sdk, live_url):
 
     wrong_method = httpx.get(f"{live_url}/v1/messages", headers={"x-api-key": key})
     assert wrong_method.status_code == 405 and wrong_method.json()["type"] == "error"
+    unknown = httpx.post(f"{live_url}/v1/messages/batches", headers={"x-api-key": key}, json={})
+    assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "not_found_error"
 
 
 def test_an_upstream_failure_reaches_the_sdk_as_an_anthropic_error(upstream, live_url, sdk):
