@@ -6,7 +6,9 @@ every answer this process returns, and kept in step with what other processes le
 shared cache: the learning task (routerapp.optimizer.rebuild) stamps a new snapshot version when
 it has rewritten the rows, and feedback and judge scores, which arrive in other processes (the
 JSON API, the task workers), are appended to a short event log in the cache. A process looks at
-both cache keys at most every ROUTER["LEARNING_CHECK_S"] seconds.
+both cache keys at most every ROUTER["LEARNING_CHECK_S"] seconds, and at the rows' newest
+`updated_at` and count: with the default local-memory cache nothing another process stamps
+arrives, and the rows are what it changed.
 
 Which answers are scored: those of model names with more than one deployment (there is nothing to
 choose between otherwise), whatever their strategy, so `learned` starts from history.
@@ -26,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
+from django.db.models import Count, Max
 
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer import detect, quality
@@ -64,6 +67,7 @@ class LiveStore:
         self._version: float | None = None
         self._seq = 0
         self._checked_at = 0.0
+        self._rows: tuple[Any, int] = (None, 0)  # rows_stamp() when the snapshot was read
         self._reloading = False
         self._lock = threading.Lock()
         # Observations made here, so a reload keeps the ones newer than the rows it read.
@@ -91,6 +95,10 @@ class LiveStore:
         with self._lock:
             version = float(cache.get(VERSION_KEY) or 0.0)
             seq = int(cache.get(EVENT_SEQ_KEY) or 0)
+            self._rows = rows_stamp()
+            # Without a shared cache the stamp of a rebuild in another process never arrives: the
+            # rows' own time also says which observations they already include.
+            included_until = max(version, self._rows[0].timestamp() if self._rows[0] else 0.0)
             store = PatternStore()
             for row in OptimizerPattern.objects.all():
                 store.seed(
@@ -104,7 +112,7 @@ class LiveStore:
                 )
             # list(): one C-level copy, safe while the event loop appends.
             for at, pattern, key, stats in list(self._recent):
-                if at > version:
+                if at > included_until:
                     store.observe(pattern, key, **stats)
             self._store, self._version, self._seq = store, version, seq
 
@@ -120,6 +128,34 @@ class LiveStore:
             for event in events.values():
                 self._apply(event)
             self._seq = seq
+        self._check_rows_soon()
+
+    def _check_rows_soon(self) -> None:
+        """Reload when the rows changed though the cache said nothing: with the default local-memory
+        cache, a rebuild by the task worker or a judge score written there stamps only the worker's
+        own cache. One small aggregate, in a pool thread when called on the event loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._check_rows()
+            return
+        if self._reloading:
+            return
+        self._reloading = True
+        loop.run_in_executor(None, self._check_rows_in_thread)
+
+    def _check_rows(self) -> None:
+        if rows_stamp() != self._rows:
+            self.reload()
+
+    def _check_rows_in_thread(self) -> None:
+        try:
+            self._check_rows()
+        except Exception:
+            logger.exception("learning: could not check the pattern rows")
+        finally:
+            self._reloading = False
+            close_old_connections()
 
     def _apply(self, event: dict[str, Any]) -> None:
         self._store.rescore(event["p"], event["d"], quality_delta=event["dq"], count_delta=event["dn"])
@@ -148,6 +184,14 @@ class LiveStore:
 
 
 live = LiveStore()
+
+
+def rows_stamp() -> tuple[Any, int]:
+    """When the pattern rows last changed, and how many there are: what a reload would read anew."""
+    from routerapp.models import OptimizerPattern  # as reload() does
+
+    stamp = OptimizerPattern.objects.aggregate(at=Max("updated_at"), n=Count("id"))
+    return stamp["at"], stamp["n"]
 
 
 def publish_rescore(pattern: str, deployment_id: int, *, quality_delta: float, count_delta: int) -> None:

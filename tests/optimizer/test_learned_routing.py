@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.utils import timezone
 
 from routerapp import tasks
 from routerapp.models import OptimizerPattern, Provider, QueryRecord
@@ -150,3 +152,21 @@ def test_a_judge_model_grades_sampled_answers_in_the_worker(live_url, client_for
     record_feedback(record.request_id, 1.0)
     row.refresh_from_db()
     assert (row.count, row.quality_mean) == (1, pytest.approx(1.0))
+
+
+def test_patterns_rebuilt_in_another_process_reach_this_one_without_a_shared_cache(db):
+    # The task worker rebuilds the rows and stamps its own (local-memory) cache: nothing arrives
+    # here through the cache, so the rows themselves must say they changed.
+    provider = create_provider(name="sim", kind="simulated")
+    a, b = create_model("m", [(provider, "a"), (provider, "b")]).deployments.order_by("id")
+    OptimizerPattern.objects.create(pattern="task:code", deployment=a, count=10, quality_mean=0.2)
+    cache.clear()
+    live.reload()
+    assert live.snapshot().arm("task:code", a.id).mean_quality == pytest.approx(0.2)
+
+    OptimizerPattern.objects.filter(deployment=a).update(quality_mean=0.9, updated_at=timezone.now())
+    OptimizerPattern.objects.create(pattern="task:code", deployment=b, count=10, quality_mean=0.5)
+    cache.clear()  # as if written by a process with a cache of its own
+    snapshot = live.snapshot()
+    assert snapshot.arm("task:code", a.id).mean_quality == pytest.approx(0.9)
+    assert snapshot.arm("task:code", b.id).mean_quality == pytest.approx(0.5)
