@@ -198,7 +198,20 @@ def max_messages() -> int:
     return settings.ROUTER["MAX_MESSAGES"]
 
 
-class ChatCompletionIn(Open):
+class RouterOptions(Open):
+    """The router's own options, the same on every /v1 endpoint that routes (chat, embeddings)."""
+
+    timeout: Number(1e-3, 3600) | None = None
+    num_retries: Integer(0, 10) | None = None
+    # Tags for the statistics: `tags: [...]` and any other `key: value` pair (as "key=value").
+    metadata: dict[str, Any] | None = None
+    # Model names to try after the model's own fallbacks (LiteLLM's name).
+    fallbacks: (
+        Annotated[list[Annotated[str, Field(strict=True, min_length=1)]], Field(max_length=10)] | None
+    ) = None
+
+
+class ChatCompletionIn(RouterOptions):
     """A chat-completions request body as OpenAI documents it, plus the router's options."""
 
     model: Annotated[str, Field(strict=True, min_length=1)]
@@ -226,15 +239,6 @@ class ChatCompletionIn(Open):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     service_tier: StrictStr | None = None
     store: StrictBool | None = None
-    # The router's own options.
-    timeout: Number(1e-3, 3600) | None = None
-    num_retries: Integer(0, 10) | None = None
-    # Tags for the statistics: `tags: [...]` and any other `key: value` pair (as "key=value").
-    metadata: dict[str, Any] | None = None
-    # Model names to try after the model's own fallbacks (LiteLLM's name).
-    fallbacks: (
-        Annotated[list[Annotated[str, Field(strict=True, min_length=1)]], Field(max_length=10)] | None
-    ) = None
     # Optimizer switches for this request (routerapp.optimizer.switches): "compress,-cache" or a list.
     optimize: StrictStr | list[StrictStr] | None = None
     # Leave out what the chosen deployment cannot honour rather than refuse (LiteLLM's name).
@@ -407,7 +411,7 @@ EmbeddingInput = Annotated[
 ]
 
 
-class EmbeddingsIn(Open):
+class EmbeddingsIn(RouterOptions):
     """An embeddings request body as OpenAI documents it, plus the router's options."""
 
     model: Annotated[str, Field(strict=True, min_length=1)]
@@ -415,12 +419,6 @@ class EmbeddingsIn(Open):
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: Integer(1, 65536) | None = None
     user: StrictStr | None = None
-    timeout: Number(1e-3, 3600) | None = None
-    num_retries: Integer(0, 10) | None = None
-    metadata: dict[str, Any] | None = None
-    fallbacks: (
-        Annotated[list[Annotated[str, Field(strict=True, min_length=1)]], Field(max_length=10)] | None
-    ) = None
 
     @model_validator(mode="after")
     def _limits(self) -> EmbeddingsIn:
