@@ -47,20 +47,27 @@ async def messages(request: HttpRequest):
         "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
         "x-router-deployment": outcome.deployment_label,
     }
-    dropped = anthropic_format.dropped_fields(data)
+    # What the deployment did not get: the fields the router dropped for it (drop_params), and the
+    # Anthropic-only settings unless the client's own body went to an Anthropic deployment.
+    dropped = set(getattr(getattr(outcome, "draft", None), "dropped_params", ()))
+    if isinstance(outcome, Completion):
+        served_natively = outcome.result.native is not None
+    else:
+        served_natively = (
+            isinstance(outcome, StreamSession)
+            and outcome.opened.call.chat.native_body(outcome.opened.call.adapter.kind) is not None
+        )
+    if not served_natively:
+        dropped.update(anthropic_format.dropped_fields(data))
+    if dropped:
+        headers["x-router-dropped-params"] = ",".join(sorted(dropped))
     if isinstance(outcome, Completion):
         native_answer = outcome.result.native
         if native_answer is not None:
             body = {**native_answer, "model": chat.model}
         else:
             body = anthropic_format.message(outcome.body, chat.model)
-            if dropped:
-                headers["x-router-dropped-params"] = ",".join(dropped)
         return json_response(body, headers=headers)
-    if dropped and not (
-        isinstance(outcome, StreamSession) and outcome.opened.call.adapter.kind == "anthropic"
-    ):
-        headers["x-router-dropped-params"] = ",".join(dropped)
     headers["cache-control"] = "no-cache"
     headers["x-accel-buffering"] = "no"
     prompt_tokens = outcome.attempter.prompt_tokens if isinstance(outcome, StreamSession) else 0

@@ -124,9 +124,11 @@ def test_a_stream_from_an_openai_deployment_has_anthropics_events_and_its_tool_c
         max_tokens=100,
         tools=[WEATHER_TOOL],
         messages=[{"role": "user", "content": "Paris?"}],
+        service_tier="auto",
     ) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_message()
+    assert stream.response.headers["x-router-dropped-params"] == "service_tier"
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
     assert {"content_block_start", "content_block_delta", "content_block_stop", "message_delta"} <= set(kinds)
     text, call = final.content
@@ -163,8 +165,12 @@ def test_an_anthropic_deployment_gets_the_clients_body_and_its_answer_comes_back
 
 def test_an_anthropic_deployment_streams_a_tool_call_to_the_sdk(claude, sdk):
     claude.behaviour = "tool_use"
-    with sdk.messages.stream(model="claude", max_tokens=100, tools=[WEATHER_TOOL], messages=HI) as stream:
+    with sdk.messages.stream(
+        model="claude", max_tokens=100, tools=[WEATHER_TOOL], messages=HI, service_tier="auto"
+    ) as stream:
         final = stream.get_final_message()
+    assert "x-router-dropped-params" not in stream.response.headers  # the body went as sent
+    assert claude.last_request["service_tier"] == "auto"
     assert claude.last_request["stream"] is True and claude.last_request["tools"] == [WEATHER_TOOL]
     text, call = final.content
     assert text.text == claude.reply
