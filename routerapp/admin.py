@@ -283,7 +283,17 @@ class DeploymentAdmin(admin.ModelAdmin):
 class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ["name", "allowed_models", "rpm_limit", "budget_usd", "optimize", "enabled", "is_admin"]
+        fields = [
+            "name",
+            "allowed_models",
+            "rpm_limit",
+            "tpm_limit",
+            "budget_usd",
+            "budget_period",
+            "optimize",
+            "enabled",
+            "is_admin",
+        ]
         help_texts = {
             "optimize": 'Optimizer switches over the model\'s, e.g. ["-cache"] (routerapp.optimizer.switches).'
         }
@@ -304,12 +314,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "allowed_models",
         "rpm_limit",
         "budget_usd",
+        "budget_period",
         "spent_usd",
         "enabled",
         "is_admin",
         "last_used_at",
     ]
-    readonly_fields = ["masked", "spent_usd", "created_at", "last_used_at"]
+    readonly_fields = ["masked", "spent_usd", "period_spent_usd", "created_at", "last_used_at"]
     list_filter = ["enabled", "is_admin"]
     search_fields = ["name", "prefix"]
     actions = [admin_actions.revoke_keys]
@@ -326,7 +337,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
             obj.name,
             allowed_models=obj.allowed_models,
             rpm_limit=obj.rpm_limit,
+            tpm_limit=obj.tpm_limit,
             budget_usd=obj.budget_usd,
+            budget_period=obj.budget_period,
             enabled=obj.enabled,
             is_admin=obj.is_admin,
         )

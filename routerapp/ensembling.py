@@ -583,6 +583,7 @@ async def answer(
     }
     if key is not None:
         budget.spend(key, cost)
+        draft.budget_period_start = budget.current_period_start(key)
     if request.stream:
         draft.ttft_ms = draft.latency_ms  # nothing streams before the merge is done
     if submit:

@@ -194,11 +194,25 @@ class ApiKey(models.Model):
     # Client-facing model names this key may use; empty means all.
     allowed_models = models.JSONField(default=list, blank=True)
     rpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Tokens (prompt + completion) per minute, counted as answers come back.
+    tpm_limit = models.PositiveIntegerField(null=True, blank=True)
     # Optimizer switches for this key's requests, over the model's: e.g. ["-cache"] opts out of caching.
     optimize = models.JSONField(default=list, blank=True)
     budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+
+    class BudgetPeriod(models.TextChoices):
+        NONE = "", "none (a lifetime budget)"
+        DAILY = "daily"
+        WEEKLY = "weekly"  # from Monday 00:00 UTC
+        MONTHLY = "monthly"
+
+    # The budget starts again at each period's start (UTC; routerapp.routing.budget).
+    budget_period = models.CharField(max_length=10, choices=BudgetPeriod.choices, default="", blank=True)
     # Money spent so far; the history writer adds to it in batches.
     spent_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    # Money spent in the budget period that started at period_started_at (periodic budgets only).
+    period_spent_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    period_started_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
     # Admin keys manage the router through /api; client keys (the default) only call /v1.
     is_admin = models.BooleanField(default=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -14,6 +15,8 @@ from routerapp.api.auth import admin_auth
 from routerapp.models import ApiKey
 from routerapp.routing.table import load_table
 
+BudgetPeriod = Literal["", "daily", "weekly", "monthly"]  # ApiKey.BudgetPeriod
+
 router = Router(tags=["keys"], auth=admin_auth)
 
 
@@ -22,7 +25,9 @@ class KeyOut(Schema):
     prefix: str
     allowed_models: list[str]
     rpm_limit: int | None
+    tpm_limit: int | None
     budget_usd: float | None
+    budget_period: str
     spent_usd: float
     enabled: bool
     is_admin: bool
@@ -38,14 +43,18 @@ class KeyIn(Schema):
     name: str = Field(min_length=1, max_length=100)
     allowed_models: list[str] = Field(default_factory=list, description="Empty: every model.")
     rpm_limit: int | None = Field(default=None, ge=1)
+    tpm_limit: int | None = Field(default=None, ge=1)
     budget_usd: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=4)
+    budget_period: BudgetPeriod = Field(default="", description="'' (lifetime), daily, weekly or monthly.")
     is_admin: bool = False
 
 
 class KeyPatch(Schema):
     allowed_models: list[str] | None = None
     rpm_limit: int | None = Field(default=None, ge=1)
+    tpm_limit: int | None = Field(default=None, ge=1)
     budget_usd: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=4)
+    budget_period: BudgetPeriod | None = None
     enabled: bool | None = None
 
 
@@ -55,7 +64,9 @@ def _out(key: ApiKey) -> dict:
         "prefix": key.prefix,
         "allowed_models": list(key.allowed_models or []),
         "rpm_limit": key.rpm_limit,
+        "tpm_limit": key.tpm_limit,
         "budget_usd": float(key.budget_usd) if key.budget_usd is not None else None,
+        "budget_period": key.budget_period,
         "spent_usd": float(key.spent_usd),
         "enabled": key.enabled,
         "is_admin": key.is_admin,
@@ -90,7 +101,9 @@ def create_key(request: HttpRequest, payload: KeyIn):
                 payload.name,
                 allowed_models=allowed,
                 rpm_limit=payload.rpm_limit,
+                tpm_limit=payload.tpm_limit,
                 budget_usd=payload.budget_usd,
+                budget_period=payload.budget_period,
                 is_admin=payload.is_admin,
             )
     except IntegrityError:
@@ -117,7 +130,9 @@ def update_key(request: HttpRequest, name: str, payload: KeyPatch):
     if changes.get("allowed_models") is not None:
         _check_models(changes["allowed_models"])
     for field, value in changes.items():
-        setattr(key, field, [] if field == "allowed_models" and value is None else value)
+        if value is None and field in ("allowed_models", "budget_period"):
+            value = [] if field == "allowed_models" else ""
+        setattr(key, field, value)
     key.save()  # the config version moves: every process sees the new limits
     return _out(key)
 

@@ -55,6 +55,8 @@ class RecordDraft:
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
     cost_parts: dict[str, float] = field(default_factory=dict)
+    # The start (epoch seconds) of the key's budget period the cost was counted in, if it has one.
+    budget_period_start: float | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
     fallback_used: bool = False
     task_type: str = ""

@@ -23,13 +23,14 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, QueryTag, Span
@@ -288,14 +289,36 @@ def write_batch(batch: list[RecordDraft]) -> None:
         let_requests_run()
         rollups.save_error_groups(rollups.error_occurrences(batch))
         spend: dict[int, float] = defaultdict(float)
+        # Per key, the latest budget period a request of the batch counted in, and its spend there.
+        period_spend: dict[int, tuple[float, float]] = {}
         for d in batch:
             if d.api_key_id is not None:
                 spend[d.api_key_id] += d.cost_usd
+            if d.api_key_id is not None and d.budget_period_start is not None and d.cost_usd > 0:
+                start, amount = period_spend.get(d.api_key_id, (d.budget_period_start, 0.0))
+                if d.budget_period_start > start:
+                    start, amount = d.budget_period_start, 0.0
+                if d.budget_period_start == start:
+                    period_spend[d.api_key_id] = (start, amount + d.cost_usd)
         now = timezone.now()
         for key_id, amount in spend.items():
             ApiKey.objects.filter(pk=key_id).update(
                 spent_usd=F("spent_usd") + Decimal(str(round(amount, 6))), last_used_at=now
             )
+        for key_id, (start, amount) in period_spend.items():
+            add_period_spend(key_id, start, amount)
+
+
+def add_period_spend(key_id: int, start: float, amount: float) -> None:
+    """Add to the key's spend in the budget period starting at `start`; a later period replaces
+    the stored one (which then starts from this amount), an earlier one is over and ignored."""
+    started = datetime.fromtimestamp(start, UTC)
+    amount_d = Decimal(str(round(amount, 6)))
+    keys = ApiKey.objects.filter(pk=key_id)
+    if not keys.filter(period_started_at=started).update(period_spent_usd=F("period_spent_usd") + amount_d):
+        keys.filter(Q(period_started_at__isnull=True) | Q(period_started_at__lt=started)).update(
+            period_spent_usd=amount_d, period_started_at=started
+        )
 
 
 def write_one_by_one(batch: list[RecordDraft]) -> int:

@@ -59,6 +59,8 @@ def admit(key: KeyInfo | None, request: RoutedRequest, table: RoutingTable) -> N
                 f"API key '{key.name}' is not allowed to use model '{name}'", param="fallbacks"
             )
     budget.check(key)
+    prompt = estimate_prompt_tokens(request.messages) if isinstance(request, ChatRequest) else 0
+    limits.check_key_tpm(key, prompt)
     limits.check_key_rpm(key)
 
 
@@ -205,6 +207,14 @@ async def route(
     return _finish_completion(request, result, call, attempter, draft, key, started, submit, plan)
 
 
+def charge(key: KeyInfo, draft: RecordDraft) -> None:
+    """Count what the request spent against the key's budget and token limit, noting the budget
+    period it counted in for the history writer's period total."""
+    budget.spend(key, draft.cost_usd)
+    draft.budget_period_start = budget.current_period_start(key)
+    limits.count_key_tokens(key, draft.prompt_tokens + draft.completion_tokens)
+
+
 def _from_cache(
     request: ChatRequest, answer, draft: RecordDraft, key: KeyInfo | None, started: float, submit: bool
 ) -> Completion | CachedStream:
@@ -250,7 +260,6 @@ def _finish_completion(
     draft.latency_ms = (now - started) * 1000
     draft.overhead_ms = overhead_ms
     draft.spent(result.usage, parts)
-    cost = draft.cost_usd
     draft.response_body = body_for_storage(result.content)
     learning.score_answer(
         draft,
@@ -262,7 +271,7 @@ def _finish_completion(
         latency_ms=call.latency_ms,
     )
     if key is not None:
-        budget.spend(key, cost)
+        charge(key, draft)
     if not ((body.get("choices") or [{}])[0].get("message") or {}).get("tool_calls"):
         optimizer.remember(plan, result.content, result.finish_reason, result.usage, deployment.label)
     if submit:
@@ -301,7 +310,7 @@ def _finish_stream(
             latency_ms=call.latency_ms,
         )
     if key is not None:
-        budget.spend(key, draft.cost_usd)
+        charge(key, draft)
     if submit:
         writer.submit(draft)
 

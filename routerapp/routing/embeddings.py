@@ -20,7 +20,7 @@ from routerapp.observability.drafts import body_for_storage
 from routerapp.observability.writer import writer
 from routerapp.pricing import cost_parts
 from routerapp.providers.base import EmbeddingRequest, EmbeddingResult, encode_json, estimate_prompt_tokens
-from routerapp.routing import admit, budget, new_draft, record_failure
+from routerapp.routing import admit, charge, new_draft, record_failure
 from routerapp.routing.fallback import Attempter, Call
 from routerapp.routing.table import KeyInfo, tables
 
@@ -78,7 +78,7 @@ async def embed(request: EmbeddingRequest, *, key: KeyInfo | None, started: floa
     draft.overhead_ms = overhead_ms
     draft.spent(result.usage, cost_parts(deployment, result.usage))
     if key is not None:
-        budget.spend(key, draft.cost_usd)
+        charge(key, draft)
     writer.submit(draft)
     return Embedded(result=result, deployment_label=deployment.label, overhead_ms=overhead_ms)
 

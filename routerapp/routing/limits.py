@@ -44,6 +44,31 @@ def check_key_rpm(key: KeyInfo) -> None:
         )
 
 
+def _key_tpm_key(ident: int, window: int) -> str:
+    return f"rl:key:{ident}:tpm:{window}"
+
+
+def check_key_tpm(key: KeyInfo, prompt_tokens: int) -> None:
+    """Refuse the request if the key's tokens this minute, with this prompt's estimate, pass its
+    limit. Answers add their real usage afterwards (count_key_tokens): one answer may overshoot,
+    the requests after it wait for the next minute."""
+    if not key.tpm_limit:
+        return
+    window, left = minute_window()
+    used = cache.get(_key_tpm_key(key.id, window)) or 0
+    if used + prompt_tokens > key.tpm_limit:
+        raise errors.RateLimitError(
+            f"API key '{key.name}' exceeded its limit of {key.tpm_limit} tokens per minute",
+            retry_after=left,
+        )
+
+
+def count_key_tokens(key: KeyInfo, tokens: int) -> None:
+    if key.tpm_limit and tokens > 0:
+        window, _ = minute_window()
+        incr(_key_tpm_key(key.id, window), tokens)
+
+
 @dataclass(slots=True)
 class Reservation:
     """What a deployment admission took, so it can be settled or given back."""

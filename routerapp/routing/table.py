@@ -99,7 +99,12 @@ class KeyInfo:
     name: str
     allowed_models: frozenset[str] = frozenset()
     rpm_limit: int | None = None
+    tpm_limit: int | None = None
     budget_usd: float | None = None
+    budget_period: str = ""  # "", daily, weekly, monthly (routing.budget)
+    # What the database says was spent in the period starting at period_started (epoch seconds).
+    period_spent_usd: float = 0.0
+    period_started: float | None = None
     spent_usd: float = 0.0
     optimize: tuple[str, ...] = ()
     expires_at: float | None = None  # epoch seconds
@@ -228,7 +233,11 @@ def load_table() -> RoutingTable:
             name=k.name,
             allowed_models=frozenset(k.allowed_models or ()),
             rpm_limit=k.rpm_limit,
+            tpm_limit=k.tpm_limit,
             budget_usd=float(k.budget_usd) if k.budget_usd is not None else None,
+            budget_period=k.budget_period,
+            period_spent_usd=float(k.period_spent_usd),
+            period_started=k.period_started_at.timestamp() if k.period_started_at else None,
             spent_usd=float(k.spent_usd),
             optimize=tuple(k.optimize or ()),
             expires_at=k.expires_at.timestamp() if k.expires_at else None,

@@ -37,7 +37,14 @@ class Command(RouterCommand):
         create.add_argument("name")
         create.add_argument("--models", default="", help="Comma-separated model names (default: all).")
         create.add_argument("--rpm", type=int, default=None, help="Requests per minute.")
+        create.add_argument("--tpm", type=int, default=None, help="Tokens per minute.")
         create.add_argument("--budget", default=None, help="Budget in USD.")
+        create.add_argument(
+            "--budget-period",
+            choices=("daily", "weekly", "monthly"),
+            default="",
+            help="The budget starts again each period (00:00 UTC; weeks from Monday). Default: never.",
+        )
         create.add_argument(
             "--admin", action="store_true", help="An admin key: may manage the router through /api."
         )
@@ -67,6 +74,8 @@ class Command(RouterCommand):
         models: str,
         rpm: int | None,
         budget: str | None,
+        tpm: int | None = None,
+        budget_period: str = "",
         expires: str | None = None,
         admin: bool = False,
         optimize: str | None = None,
@@ -76,6 +85,8 @@ class Command(RouterCommand):
             raise CommandError(f"a key named '{name}' already exists")
         if rpm is not None and rpm < 1:
             raise CommandError("--rpm must be a positive integer")
+        if tpm is not None and tpm < 1:
+            raise CommandError("--tpm must be a positive integer")
         budget_usd = None
         if budget is not None:
             try:
@@ -102,7 +113,9 @@ class Command(RouterCommand):
             name,
             allowed_models=allowed,
             rpm_limit=rpm,
+            tpm_limit=tpm,
             budget_usd=budget_usd,
+            budget_period=budget_period,
             is_admin=admin,
             expires_at=expires_at,
             optimize=optimize_spec,
