@@ -3,8 +3,10 @@
 Until the first chunk arrives, a failing stream falls back like any request (the Attempter does
 that while priming). After it, a failure mid-stream (cut connection, stall, malformed chunk,
 missing end marker) continues on the next deployment in the plan, with the text streamed so far
-given as an assistant prefix, so the client reads one uninterrupted answer under one id. When no
-deployment is left, iteration raises the error: the interface ends the stream with an error
+given as an assistant prefix, so the client reads one uninterrupted answer under one id. Only text
+can be continued so: once a tool call or reasoning has reached the client, a break ends the stream
+with an error event instead of a tool call another model finishes (or restarts) differently. When
+no deployment is left, iteration raises the error: the interface ends the stream with an error
 event, never with a clean [DONE].
 """
 
@@ -92,6 +94,9 @@ class StreamSession:
         self.model = self.request.model
         self.overhead_ms = (time.perf_counter() - self.started - attempter.upstream_s) * 1000
         self.text: list[str] = []
+        # Set once the client got a tool call or reasoning delta: a continuation, fed only the
+        # text so far, could not carry on from inside those exactly (see __aiter__).
+        self.structured = False
         self.finished = False
         # How the answer ended, as the deployment that finished it said ("length": cut at max_tokens).
         self.finish_reason: str | None = None
@@ -139,13 +144,19 @@ class StreamSession:
                             held.append(chunk)
                             continue
                         text = chunk.text
-                        if not first_segment and not text and not chunk.finish_reason:
+                        if (
+                            not first_segment
+                            and not text
+                            and not chunk.finish_reason
+                            and not _structured(chunk)
+                        ):
                             continue  # the continuation's role chunk: the client already has one
                         if text:
                             segment_text.append(text)
                             self.text.append(text)
                         if self.draft.ttft_ms is None and text:
                             self.draft.ttft_ms = (time.perf_counter() - self.started) * 1000
+                        self.structured = self.structured or _structured(chunk)
                         yield self._client_chunk(chunk)
                     break  # upstream finished cleanly
                 except errors.RouterError as exc:
@@ -154,6 +165,12 @@ class StreamSession:
                     self.attempter.stream_ended(opened.call, tokens=partial.total_tokens, error=exc)
                     usage_total, cost = _add(usage_total, cost, opened, partial)
                     segment_text, segment_usage, held, first_segment = [], None, [], False
+                    if self.structured:
+                        raise errors.ProviderUnavailableError(
+                            f"{opened.call.deployment.label}: the stream broke after a tool call or "
+                            "reasoning had begun, which another deployment cannot continue exactly; "
+                            f"retry the request ({exc.message})"
+                        ) from exc
                     opened = await self._continue()
                     self.opened = opened
                     pending = opened.first
@@ -234,6 +251,14 @@ class StreamSession:
         if reported is not None:
             return reported
         return Usage(self.attempter.prompt_tokens, estimate_tokens("".join(text)), estimated=True)
+
+
+def _structured(chunk: ChatChunk) -> bool:
+    for choice in chunk.data.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("tool_calls") or delta.get("reasoning_content") or delta.get("function_call"):
+            return True
+    return False
 
 
 def _add(

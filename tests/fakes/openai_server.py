@@ -31,6 +31,8 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
 POST …/embeddings answers with small deterministic vectors (see _embeddings), faults as above.
 
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
+    "...;cut_tool"            streams: drop the connection after the tool call's first arguments piece
+    "think=Hmm"               streams: a reasoning_content delta before the answer (with cut=0: cut after it)
 """
 
 from __future__ import annotations
@@ -373,6 +375,9 @@ class FakeOpenAI:
                 ],
             }
         )
+        if "think" in opts:
+            delta = {"reasoning_content": opts["think"] or "Thinking."}
+            event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         for i, word in enumerate(words):
             if cut is not None and i == cut:
                 await writer.drain()
@@ -404,6 +409,10 @@ class FakeOpenAI:
             for piece in (arguments[:half], arguments[half:]):
                 delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
                 event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+                if "cut_tool" in opts:
+                    await writer.drain()
+                    writer.transport.abort()
+                    return False
             finish = "tool_calls"
         event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (req.get("stream_options") or {}).get("include_usage"):

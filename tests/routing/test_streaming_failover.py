@@ -214,3 +214,42 @@ def test_a_client_leaving_mid_stream_is_recorded_as_cancelled_with_partial_usage
     assert 0 < record.completion_tokens < 40 and record.prompt_tokens > 0
     assert record.cost_usd > 0
     assert record.response_body
+
+
+# Only text is continued elsewhere: a tool call or reasoning the client already has part of
+# ends the stream with an error event, never with a call another model finished differently.
+
+
+def test_a_stream_cut_inside_a_tool_call_ends_with_an_error_event_not_a_broken_call(up, upstream, live_url):
+    create_model("m", [(up, "tool=get_weather;arg=city:Paris;cut_tool")], fallbacks=["other"])
+    create_model("other", [(up, "ok;words=and_so_on.")])
+    response, events = stream_events(live_url, create_key(), {"model": "m", "messages": HI})
+
+    assert response.status_code == 200 and "[DONE]" not in events
+    error = json.loads(events[-1])["error"]
+    assert "tool call" in error["message"] and "cannot continue exactly" in error["message"]
+    assert upstream.hits["ok;words=and_so_on."] == 0  # nothing was asked to finish the call
+    assert not finish_reasons(events)
+    (record,) = records()
+    assert (record.status, record.error_type) == ("error", "ProviderUnavailableError")
+
+
+def test_a_stream_cut_after_reasoning_began_ends_with_an_error_event(up, upstream, live_url):
+    create_model("m", [(up, "think=Let me see;cut=0")], fallbacks=["other"])
+    create_model("other", [(up, "ok;words=and_so_on.")])
+    response, events = stream_events(live_url, create_key(), {"model": "m", "messages": HI})
+
+    assert "[DONE]" not in events and "error" in json.loads(events[-1])
+    reasoning = [c["choices"][0]["delta"].get("reasoning_content") for c in chunks_of(events[:-1])]
+    assert "Let me see" in reasoning
+    assert upstream.hits["ok;words=and_so_on."] == 0
+
+
+def test_a_stream_cut_in_its_text_before_any_tool_call_still_continues(up, upstream, live_url):
+    create_model("m", [(up, "cut=2")], fallbacks=["other"])
+    create_model("other", [(up, "tool=get_weather;arg=city:Paris")])
+    response, events = stream_events(live_url, create_key(), {"model": "m", "messages": HI})
+
+    assert events[-1] == "[DONE]" and finish_reasons(events) == ["tool_calls"]
+    calls = [d for c in chunks_of(events) for d in c["choices"][0]["delta"].get("tool_calls") or ()]
+    assert "".join(d["function"].get("arguments") or "" for d in calls) == '{"city": "Paris"}'
