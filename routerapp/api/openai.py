@@ -12,7 +12,12 @@ from ninja import Router
 from routerapp import errors
 from routerapp.api.auth import client_key, request_started, v1_auth
 from routerapp.api.gate import body_limit, too_large
-from routerapp.api.openapi import CHAT_COMPLETIONS_OPENAPI, MODEL_OPENAPI, MODELS_OPENAPI
+from routerapp.api.openapi import (
+    CHAT_COMPLETIONS_OPENAPI,
+    EMBEDDINGS_OPENAPI,
+    MODEL_OPENAPI,
+    MODELS_OPENAPI,
+)
 from routerapp.ensembling import EnsembleStream
 from routerapp.routing import Completion, StreamSession, record_rejected, route
 from routerapp.routing.cached import CachedStream
@@ -87,7 +92,7 @@ async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIt
     yield b"data: [DONE]\n\n"
 
 
-@router.post("/embeddings")
+@router.post("/embeddings", openapi_extra=EMBEDDINGS_OPENAPI)
 async def embeddings(request: HttpRequest):
     started = request_started(request)
     key = client_key(request)

@@ -1,6 +1,6 @@
 """What /v1/openapi.json says about the hand-parsed endpoints: their bodies and their answers.
 
-The chat endpoint parses its body itself (orjson, errors in OpenAI's shape, a record for every
+The chat and embeddings endpoints parse their bodies themselves (orjson, errors in OpenAI's shape, a record for every
 rejection), so ninja cannot derive the schema from a parameter; it comes from the same pydantic
 model that validates the body (routerapp/validation.py), with its definitions inlined.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from routerapp.validation import ChatCompletionIn
+from routerapp.validation import ChatCompletionIn, EmbeddingsIn
 
 
 class ErrorBody(BaseModel):
@@ -92,6 +92,28 @@ CHAT_COMPLETIONS_OPENAPI = {
                 "text/event-stream": {"schema": {"type": "string"}},
             },
         },
+        **ERRORS,
+    },
+}
+
+
+class EmbeddingOut(BaseModel):
+    object: str
+    index: int
+    embedding: list[float] | str  # floats, or base64 with encoding_format "base64"
+
+
+class EmbeddingListOut(BaseModel):
+    object: str
+    data: list[EmbeddingOut]
+    model: str
+    usage: dict[str, int]
+
+
+EMBEDDINGS_OPENAPI = {
+    "requestBody": {"required": True, "content": json_content(EmbeddingsIn)},
+    "responses": {
+        "200": {"description": "One vector per input, in order", "content": json_content(EmbeddingListOut)},
         **ERRORS,
     },
 }
