@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -82,6 +83,10 @@ class Stack:
             "DATABASE_URL": f"sqlite:///{self.database}",
             "ROUTER_CONFIG_CHECK_S": "1",
             "PYTHONUNBUFFERED": "1",
+            # serve refuses production (DEBUG off) on the development secrets (routerapp/production.py):
+            # throwaway ones per run, as the scratch database they protect is thrown away too.
+            "SECRET_KEY": "reliability-only-" + Fernet.generate_key().decode(),
+            "ROUTER_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         }
         self.env.pop("REDIS_URL", None)
         self.upstream_port = free_port()
