@@ -28,6 +28,7 @@ from pydantic import (
 from routerapp.models import Deployment, Ensemble, ModelGroup, Provider
 from routerapp.optimizer import switches
 from routerapp.providers import ADAPTERS, KINDS
+from routerapp.providers.base import COMMON_OPTIONS
 from routerapp.routing.strategies import STRATEGIES
 
 DEFAULT_STRATEGY = "simple-shuffle"
@@ -97,7 +98,7 @@ class ProviderSpec(Spec):
 
     @model_validator(mode="after")
     def _options_are_known(self) -> Self:
-        known = ADAPTERS[self.kind].OPTIONS
+        known = ADAPTERS[self.kind].OPTIONS | COMMON_OPTIONS
         per_model = self.options.get("models") if "models" in known else None
         layers = [self.options, *(per_model.values() if isinstance(per_model, dict) else ())]
         unknown = sorted({k for layer in layers if isinstance(layer, dict) for k in layer} - known)

@@ -12,7 +12,7 @@ from routerapp import anthropic_format, errors
 from routerapp.api.auth import client_key, request_started, v1_auth
 from routerapp.api.openai import json_response, read_body, request_id_of
 from routerapp.ensembling import EnsembleStream
-from routerapp.providers.base import NativeBody
+from routerapp.providers.base import NativeBody, forwardable
 from routerapp.routing import Completion, StreamSession, record_answered, record_rejected, route
 from routerapp.routing.cached import CachedStream
 from routerapp.routing.table import tables
@@ -32,6 +32,7 @@ async def messages(request: HttpRequest):
     try:
         data = parse_body(read_body(request), request.headers.get("content-type"))
         chat = chat_request(anthropic_format.chat_body(data), request_id=request_id)
+        chat.client_headers = forwardable(request.headers)
         chat.endpoint = ENDPOINT
         native = {k: v for k, v in data.items() if k not in ROUTER_OPTIONS or k == "metadata"}
         chat.native = NativeBody("anthropic", native, chat.messages, chat.params)

@@ -19,6 +19,7 @@ from routerapp.api.openapi import (
     MODELS_OPENAPI,
 )
 from routerapp.ensembling import EnsembleStream
+from routerapp.providers.base import forwardable
 from routerapp.routing import Completion, StreamSession, record_rejected, route
 from routerapp.routing.cached import CachedStream
 from routerapp.routing.embeddings import embed, response_body
@@ -59,6 +60,7 @@ async def chat_completions(request: HttpRequest):
     try:
         data = parse_body(read_body(request), request.headers.get("content-type"))
         chat = chat_request(data, request_id=request_id)
+        chat.client_headers = forwardable(request.headers)
         if chat.optimize_spec is None:
             chat.optimize_spec = request.headers.get("x-router-optimize")
     except errors.RouterError as exc:
@@ -71,6 +73,7 @@ async def chat_completions(request: HttpRequest):
         "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
         "x-router-deployment": outcome.deployment_label,
     }
+    headers.update(getattr(getattr(outcome, "draft", None), "upstream_headers", {}))
     dropped = getattr(getattr(outcome, "draft", None), "dropped_params", ())
     if dropped:
         headers["x-router-dropped-params"] = ",".join(dropped)

@@ -73,6 +73,8 @@ class RecordDraft:
     attempts: list[AttemptDraft] = field(default_factory=list)
     # Request fields left out because the deployment refuses them and drop_params was on.
     dropped_params: tuple[str, ...] = ()
+    # The answering upstream's x-ratelimit-* headers, returned to the client (not stored).
+    upstream_headers: dict[str, str] = field(default_factory=dict)
     ensemble: dict[str, Any] | None = None  # ensembles: see QueryRecord.ensemble
     created_at: Any = field(default_factory=timezone.now)
     # The request's spans (observability.tracing), stored as Span rows in the same batch.

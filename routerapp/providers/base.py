@@ -189,6 +189,8 @@ class ChatRequest:
     # For the statistics (from `metadata`, see validation.tags_of), and the client's extra fallbacks.
     tags: tuple[str, ...] = ()
     fallbacks: tuple[str, ...] = ()
+    # The client's request headers (credentials left out), for providers' forward_headers.
+    client_headers: dict[str, str] = field(default_factory=dict)
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:
         return ChatRequest(
@@ -207,6 +209,7 @@ class ChatRequest:
             drop_params=self.drop_params,
             tags=self.tags,
             fallbacks=self.fallbacks,
+            client_headers=self.client_headers,
         )
 
 
@@ -343,6 +346,10 @@ class Adapter:
     def __init__(self, provider: ProviderConfig, client: httpx.AsyncClient) -> None:
         self.provider = provider
         self.client = client
+        # The client's headers this provider's `forward_headers` lets through, for the current
+        # call (set by the router); and the upstream's x-ratelimit-* headers of its last answer.
+        self.forwarded: dict[str, str] = {}
+        self.rate_limit_headers: dict[str, str] = {}
 
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
         raise NotImplementedError
@@ -397,12 +404,16 @@ class Adapter:
         """
         try:
             response = await self.client.post(
-                url, content=payload, headers=headers, timeout=self.httpx_timeout(timeouts)
+                url,
+                content=payload,
+                headers={**self.forwarded, **headers},
+                timeout=self.httpx_timeout(timeouts),
             )
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.provider.name) from exc
         body = response.content
         self.raise_for_status(response, body)
+        self.rate_limit_headers = rate_limit_headers(response.headers)
         return self.json_object(body, "response")
 
     @contextlib.asynccontextmanager
@@ -420,11 +431,12 @@ class Adapter:
                 "POST",
                 url,
                 content=payload,
-                headers=headers,
+                headers={**self.forwarded, **headers},
                 timeout=self.httpx_timeout(timeouts, stream=True),
             ) as response:
                 if response.status_code >= 400:
                     self.raise_for_status(response, await response.aread())
+                self.rate_limit_headers = rate_limit_headers(response.headers)
                 yield response
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.provider.name) from exc
@@ -448,6 +460,33 @@ class Adapter:
         raise errors.classify_http_error(
             response.status_code, message, retry_after=retry_after, source=self.provider.name
         )
+
+
+# Provider options every kind takes (beside its adapter's OPTIONS).
+COMMON_OPTIONS = frozenset({"forward_headers"})
+# Never forwarded, whatever a provider's forward_headers says: the client's credentials and
+# what the HTTP client sets itself.
+NEVER_FORWARD = frozenset(
+    {"authorization", "x-api-key", "cookie", "proxy-authorization", "host", "content-length",
+     "content-type", "transfer-encoding", "connection"}
+)  # fmt: skip
+
+
+def forwardable(headers: Any) -> dict[str, str]:
+    """The client's request headers that a provider's allow-list may name (lower-cased names)."""
+    return {str(k).lower(): str(v) for k, v in headers.items() if str(k).lower() not in NEVER_FORWARD}
+
+
+def forwarded_headers(client_headers: dict[str, str], provider: ProviderConfig) -> dict[str, str]:
+    """The client's headers `provider` lets through (its `forward_headers` option)."""
+    allowed = provider.options.get("forward_headers") or ()
+    wanted = {str(name).lower() for name in allowed} - NEVER_FORWARD
+    return {name: value for name, value in client_headers.items() if name in wanted}
+
+
+def rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The upstream's x-ratelimit-* headers, for the client to pace itself by."""
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
 
 
 def encode_json(payload: Any) -> bytes:

@@ -35,7 +35,14 @@ from routerapp.observability.drafts import AttemptDraft, RecordDraft
 from routerapp.observability.tracing import record_span, span
 from routerapp.optimizer import plan as optimizer
 from routerapp.providers import adapter_for, fields
-from routerapp.providers.base import Adapter, ChatRequest, RoutedRequest, Timeouts, estimate_prompt_tokens
+from routerapp.providers.base import (
+    Adapter,
+    ChatRequest,
+    RoutedRequest,
+    Timeouts,
+    estimate_prompt_tokens,
+    forwarded_headers,
+)
 from routerapp.providers.redact import redact
 from routerapp.routing import breaker, limits
 from routerapp.routing.clock import clock
@@ -315,6 +322,8 @@ class Attempter:
                 reservation = room
             timeouts = timeouts_for(group, deployment, self.remaining())
             attempt = Call(deployment, group, adapter, timeouts, retry, fitted)
+            if isinstance(fitted, ChatRequest):
+                adapter.forwarded = forwarded_headers(fitted.client_headers, deployment.provider)
             begin = time.perf_counter()
             breaker.record_attempt(deployment)
             strategy.started(deployment)
@@ -375,6 +384,7 @@ class Attempter:
             if group is not self.requested:
                 self.draft.fallback_used = True
             self.draft.dropped_params = dropped
+            self.draft.upstream_headers = adapter.rate_limit_headers
             if not self.request.stream:
                 self._record(attempt, begin, elapsed, None)
                 strategy.finished(deployment, latency_ms=attempt.latency_ms, ok=True)

@@ -31,6 +31,7 @@ stream halfway, send malformed JSON. A deployment's upstream model name selects 
 POST …/embeddings answers with small deterministic vectors (see _embeddings), faults as above.
 
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
+    "ok;ratelimit"            answers carry x-ratelimit-* headers (JSON answers)
     "...;cut_tool"            streams: drop the connection after the tool call's first arguments piece
     "think=Hmm"               streams: a reasoning_content delta before the answer (with cut=0: cut after it)
 """
@@ -59,6 +60,10 @@ def parse_model(model: str) -> dict[str, str]:
         name, _, value = part.partition("=")
         opts[name.strip()] = value.strip()
     return opts
+
+
+# What OpenAI sends with every answer ("ratelimit" in the model name).
+RATE_LIMIT_HEADERS = {"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499"}
 
 
 def _details(opts: dict[str, str]) -> dict[str, Any]:
@@ -247,6 +252,7 @@ class FakeOpenAI:
                     **_details(opts),
                 },
             },
+            RATE_LIMIT_HEADERS if "ratelimit" in opts else None,
         )
         return True
 
