@@ -55,6 +55,20 @@ class OpenAIAdapter(Adapter):
             payload.pop("stream_options", None)
         return encode_json(payload)
 
+    async def probe(self, upstream_model: str, timeouts: Timeouts) -> None:
+        """One token under OpenAI's current name for the limit: its reasoning models refuse
+        `max_tokens`. A server that knows only the older name refuses the newer one (a 400): it
+        is asked again with `max_tokens`."""
+        messages = [{"role": "user", "content": "ping"}]
+        try:
+            request = ChatRequest(
+                model=upstream_model, messages=messages, params={"max_completion_tokens": 1}
+            )
+            await self.complete(request, upstream_model, timeouts)
+        except errors.InvalidRequestError:
+            request = ChatRequest(model=upstream_model, messages=messages, params={"max_tokens": 1})
+            await self.complete(request, upstream_model, timeouts)
+
     async def complete(self, request: ChatRequest, upstream_model: str, timeouts: Timeouts) -> ChatResult:
         data = await self.post_json(
             self.url("/chat/completions"),

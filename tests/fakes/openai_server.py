@@ -32,6 +32,7 @@ POST …/embeddings answers with small deterministic vectors (see _embeddings), 
 
 Every request is counted per model name in `server.hits`, and the last body kept in `server.last`.
     "ok;ratelimit"            answers carry x-ratelimit-* headers (JSON answers)
+    "ok;no_max_tokens"        400 for a request with max_tokens (a reasoning model); "ok;old_names": for max_completion_tokens
     "...;cut_tool"            streams: drop the connection after the tool call's first arguments piece
     "think=Hmm"               streams: a reasoning_content delta before the answer (with cut=0: cut after it)
 """
@@ -183,6 +184,17 @@ class FakeOpenAI:
         opts = parse_model(model)
         if "delay" in opts:
             await asyncio.sleep(float(opts["delay"]) / 1000)
+        if "no_max_tokens" in opts and "max_tokens" in req:
+            # As OpenAI's reasoning models answer a request with the older name.
+            message = "Unsupported parameter: 'max_tokens' is not supported with this model."
+            error = {"message": message, "type": "invalid_request_error", "param": "max_tokens"}
+            self._send(writer, 400, {"error": error})
+            return True
+        if "old_names" in opts and "max_completion_tokens" in req:
+            # As a strict server that knows only the older name answers the newer one.
+            error = {"message": "unknown field max_completion_tokens", "type": "invalid_request_error"}
+            self._send(writer, 400, {"error": error})
+            return True
         fault = self._fault(model, opts)
         if fault == "hang":
             await self._silence()

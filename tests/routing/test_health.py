@@ -67,3 +67,15 @@ def test_the_command_prints_a_table_and_fails_under_strict(deployments):
         call_command("healthcheck", "--timeout", "0.5", "--strict", stdout=StringIO())
     assert info.value.returncode == 1
     call_command("healthcheck", str(deployments["up/ok"].pk), "--strict", stdout=StringIO())
+
+
+def test_openai_probes_use_the_limit_name_each_server_accepts(upstream, db):
+    up = create_provider(name="up", base_url=upstream.base_url)
+    create_model("m", [(up, "ok;no_max_tokens"), (up, "ok;old_names")])
+    results = check_deployments(timeout_s=5)
+    assert {r.label: r.status for r in results} == {
+        "up/ok;no_max_tokens": "healthy",
+        "up/ok;old_names": "healthy",
+    }
+    assert upstream.hits["ok;no_max_tokens"] == 1  # max_completion_tokens, accepted at once
+    assert upstream.hits["ok;old_names"] == 2  # refused, then asked with max_tokens
