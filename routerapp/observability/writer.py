@@ -132,7 +132,11 @@ class HistoryWriter:
 
     def _write(self, batch: list[RecordDraft]) -> None:
         in_writer = threading.current_thread() is self._thread
-        if not in_writer:
+        # A caller's connection may be inside its own transaction (a flush from within atomic()):
+        # closing it there would leave that transaction on a closed database. Only a connection
+        # with no transaction open is recycled.
+        recycle = not in_writer and not connection.in_atomic_block
+        if recycle:
             close_old_connections()
         try:
             metrics.observe(batch)
@@ -159,7 +163,7 @@ class HistoryWriter:
             # The writer thread keeps its connection while records keep coming (opening one is
             # ~2 ms of a flush, on the core that serves requests) and lets it go when it falls
             # idle, so a quiet server holds no connection.
-            if not in_writer or self._queue.empty():
+            if recycle or (in_writer and self._queue.empty()):
                 close_old_connections()
             with self._done:
                 self._unwritten -= len(batch)

@@ -41,6 +41,7 @@ def record_feedback(
     ):
         raise errors.InvalidRequestError("score must be a number from 0 to 1", param="score")
     comment = (comment or "")[:MAX_COMMENT_CHARS]
+    _wait_until_written(request_id)
     with transaction.atomic():
         record = _find(request_id, api_key_id)
         before = record.effective_score
@@ -53,17 +54,23 @@ def record_feedback(
     return record
 
 
+def _wait_until_written(request_id: str) -> None:
+    """Feedback may come right after the answer, before the history writer has stored the request:
+    write what this process holds and give other processes' writers one flush interval.
+
+    Done before the transaction that updates the record, so the flush and the wait hold no lock.
+    """
+    records = QueryRecord.objects.filter(request_id=request_id)
+    if records.exists():
+        return
+    writer.flush()
+    deadline = time.monotonic() + 2 * settings.ROUTER["HISTORY_FLUSH_S"]
+    while not records.exists() and time.monotonic() < deadline:
+        time.sleep(settings.ROUTER["HISTORY_FLUSH_S"] / 4)
+
+
 def _find(request_id: str, api_key_id: int | None) -> QueryRecord:
-    records = QueryRecord.objects.select_for_update()
-    record = records.filter(request_id=request_id).first()
-    if record is None:
-        # Feedback may come right after the answer, before the history writer has stored the request:
-        # write what this process holds and give other processes' writers one flush interval.
-        writer.flush()
-        deadline = time.monotonic() + 2 * settings.ROUTER["HISTORY_FLUSH_S"]
-        while record is None and time.monotonic() < deadline:
-            time.sleep(settings.ROUTER["HISTORY_FLUSH_S"] / 4)
-            record = records.filter(request_id=request_id).first()
+    record = QueryRecord.objects.select_for_update().filter(request_id=request_id).first()
     if record is None or (api_key_id is not None and record.api_key_id != api_key_id):
         raise errors.InvalidRequestError(
             f"No request '{request_id}' made with this key.", status=404, code="not_found"

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from routerapp.models import ApiKey, Attempt, Deployment, QueryRecord, Span
 from routerapp.observability.drafts import AttemptDraft
@@ -89,6 +89,17 @@ def test_flush_writes_everything_queued_before_returning(history_writer):
     writer.flush()
     assert writer.pending() == 0
     assert QueryRecord.objects.count() == 30
+
+
+def test_a_flush_inside_a_transaction_leaves_its_connection_usable(history_writer):
+    # Feedback on an answer still in the queue flushed from inside its transaction, and the
+    # flush's connection recycling closed that transaction's connection: the next query failed.
+    writer = history_writer(flush_s=30, rows=200)
+    writer._thread = threading.Thread(target=lambda: None)  # never started: flush() does the writing
+    writer.submit(record_draft())
+    with transaction.atomic():
+        writer.flush()
+        assert QueryRecord.objects.count() == 1
 
 
 def as_stored(model, rows_of: str, value) -> list[dict]:
