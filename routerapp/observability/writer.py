@@ -34,7 +34,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, QueryTag, Span
-from routerapp.observability import metrics, rollups
+from routerapp.observability import metrics, otlp, rollups
 from routerapp.observability.drafts import RecordDraft
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,11 @@ class HistoryWriter:
             metrics.observe(batch)
         except Exception:
             logger.exception("history writer: failed to update metrics")
+        if otlp.enabled():
+            try:
+                otlp.export(batch)
+            except Exception:
+                logger.exception("history writer: failed to queue traces for OTLP export")
         let_requests_run()
         try:
             write_batch(batch)
