@@ -133,7 +133,7 @@ class Stack:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a restart after a long soak opens a big database
         while True:
             try:
                 response = httpx.get(f"{self.url}/v1/models", headers=self.headers, timeout=2)
@@ -142,7 +142,10 @@ class Stack:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or self.server.poll() is not None:
-                raise RuntimeError("the router did not start; see " + self.log.name)
+                # The scratch folder goes with the run: say what the server said.
+                self.log.flush()
+                tail = (self.scratch / f"serve-{self.port}.log").read_text()[-3000:]
+                raise RuntimeError(f"the router did not start; its log ended with:\n{tail}")
             time.sleep(0.1)
 
     def stop(self, timeout: float = 40) -> int:
