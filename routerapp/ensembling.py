@@ -216,7 +216,12 @@ def member_requests(request: ChatRequest, ensemble: EnsembleInfo) -> list[tuple[
         seen[model] = repeat + 1
         params = dict(request.params)
         params.pop("n", None)
+        droppable: frozenset[str] = frozenset()
         if repeat:
+            # The client's own seed stays a request like any other; one the router invents is a
+            # hint a deployment that takes no seed (Anthropic) goes without.
+            if params.get("seed") is None:
+                droppable = frozenset({"seed"})
             params["seed"] = int(params.get("seed") or 0) + repeat
         member = ChatRequest(
             model=model,
@@ -226,6 +231,7 @@ def member_requests(request: ChatRequest, ensemble: EnsembleInfo) -> list[tuple[
             timeout_s=request.timeout_s,
             num_retries=request.num_retries,
             drop_params=request.drop_params,
+            droppable=droppable,
         )
         out.append((model, model if not repeat else f"{model}#{repeat + 1}", member))
     return out

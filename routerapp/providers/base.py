@@ -174,6 +174,9 @@ class ChatRequest:
     # The client-facing path the request came through, for the history (QueryRecord.endpoint).
     endpoint: str = "/v1/chat/completions"
     native: NativeBody | None = None
+    # Params the router added itself (an ensemble's seed for a repeated member): left out, not
+    # refused, where a deployment cannot take them, since the client never asked for them.
+    droppable: frozenset[str] = frozenset()
 
     def native_body(self, kind: str) -> dict[str, Any] | None:
         """The client's own body, for an adapter of `kind`, while the request is still unchanged."""

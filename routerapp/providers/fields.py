@@ -192,7 +192,8 @@ def fit(
     """The request as deployment `deployment` of `kind` may receive it, and the fields dropped.
 
     Raise UnsupportedParamError for the first field the deployment refuses, unless `drop` (the
-    model's or the request's `drop_params`) says to leave such fields out instead.
+    model's or the request's `drop_params`) says to leave such fields out instead; fields the
+    router added itself (`request.droppable`) are always left out.
     """
     refusals = [
         name
@@ -201,8 +202,8 @@ def fit(
     ]
     if not refusals:
         return request, ()
-    if not drop:
-        name = refusals[0]
+    if not drop and (asked := [name for name in refusals if name not in request.droppable]):
+        name = asked[0]
         raise errors.UnsupportedParamError(
             f"'{name}' is not supported by deployment '{deployment}' ({kind} provider)"
             f"{_values(FIELDS[name][kind])}; "

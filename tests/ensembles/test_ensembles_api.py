@@ -102,6 +102,20 @@ def test_a_repeated_member_is_sampled_with_its_own_seed(up, upstream, live_url):
     assert seeds == [7, 8, 9]
 
 
+def test_a_repeated_member_that_takes_no_seed_answers_without_one(live_url, anthropic_server):
+    # Anthropic refuses `seed`: the seed the router adds to tell repeats apart is left out for it,
+    # where a seed the client sent is refused as on any request.
+    claude = create_provider(name="claude", kind="anthropic", base_url=anthropic_server[1])
+    create_model("c", [(claude, "claude-fake")], num_retries=0)
+    create_ensemble("twice", ["c", "c"], min_members=2)
+    key = create_key()
+    body = post(live_url, key, {"model": "twice", "messages": MATH}).json()
+    assert [m["kept"] for m in body["ensemble"]["members"]] == [True, True], body
+    assert "seed" not in anthropic_server[0].last_request
+    refused = post(live_url, key, {"model": "twice", "messages": MATH, "seed": 3})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "seed"
+
+
 def test_refusals_and_truncations_are_dropped_with_their_reason(up, live_url):
     models(
         up,
