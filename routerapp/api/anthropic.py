@@ -9,14 +9,14 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router
 
 from routerapp import anthropic_format, errors
-from routerapp.api.auth import client_key, request_started, v1_auth
-from routerapp.api.openai import json_response, read_body, request_id_of
+from routerapp.api.auth import v1_auth
+from routerapp.api.openai import Intake, json_response, routed_headers, take_in
 from routerapp.ensembling import EnsembleStream
-from routerapp.providers.base import NativeBody, forwardable
-from routerapp.routing import Completion, StreamSession, record_answered, record_rejected, route
+from routerapp.providers.base import ChatRequest, NativeBody, forwardable
+from routerapp.routing import Completion, StreamSession, record_answered, route
 from routerapp.routing.cached import CachedStream
 from routerapp.routing.table import tables
-from routerapp.validation import ROUTER_OPTIONS, chat_request, parse_body
+from routerapp.validation import ROUTER_OPTIONS, chat_request
 
 router = Router(tags=["anthropic"], auth=v1_auth)
 
@@ -25,29 +25,21 @@ ENDPOINT = "/v1/messages"
 
 @router.post("/messages")
 async def messages(request: HttpRequest):
-    started = request_started(request)
-    key = client_key(request)
-    request_id = request_id_of(request)
     data: dict = {}
-    try:
-        data = parse_body(read_body(request), request.headers.get("content-type"))
-        chat = chat_request(anthropic_format.chat_body(data), request_id=request_id)
+
+    async def build(body: dict, intake: Intake) -> ChatRequest:
+        data.update(body)
+        chat = chat_request(anthropic_format.chat_body(body), request_id=intake.request_id)
         chat.client_headers = forwardable(request.headers)
         chat.endpoint = ENDPOINT
-        native = {k: v for k, v in data.items() if k not in ROUTER_OPTIONS or k == "metadata"}
+        native = {k: v for k, v in body.items() if k not in ROUTER_OPTIONS or k == "metadata"}
         chat.native = NativeBody("anthropic", native, chat.messages, chat.params)
-    except errors.RouterError as exc:
-        record_rejected(
-            exc, key=key, started=started, model=data.get("model"), request_id=request_id, endpoint=ENDPOINT
-        )
-        raise
-    outcome = await route(chat, key=key, started=started)
-    headers = {
-        "x-request-id": chat.request_id,
-        "request-id": chat.request_id,  # the header the Anthropic SDK reads (`_request_id`)
-        "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
-        "x-router-deployment": outcome.deployment_label,
-    }
+        return chat
+
+    intake, chat = await take_in(request, ENDPOINT, build)
+    outcome = await route(chat, key=intake.key, started=intake.started)
+    headers = routed_headers(chat.request_id, outcome)
+    headers["request-id"] = chat.request_id  # the header the Anthropic SDK reads (`_request_id`)
     # What the deployment did not get: the fields the router dropped for it (drop_params), and the
     # Anthropic-only settings unless the client's own body went to an Anthropic deployment.
     dropped = set(getattr(getattr(outcome, "draft", None), "dropped_params", ()))
@@ -95,26 +87,23 @@ async def sse(
 async def count_tokens(request: HttpRequest):
     """The prompt's token count, estimated the way the router estimates prompts (~4 characters a
     token) for every kind of deployment: a budget check for clients, not a bill."""
-    started = request_started(request)
-    key = client_key(request)
-    request_id = request_id_of(request)
     endpoint = ENDPOINT + "/count_tokens"
-    data: dict = {}
-    try:
-        data = parse_body(read_body(request), request.headers.get("content-type"))
+
+    async def build(data: dict, intake: Intake) -> dict:
         # count_tokens takes no max_tokens; the translation insists on one (Anthropic requires it).
         body = anthropic_format.chat_body({**data, "max_tokens": 1})
         table = await tables.get()
-        if not table.has_model(body["model"]) or not key.may_use(body["model"]):
+        if not table.has_model(body["model"]) or not intake.key.may_use(body["model"]):
             raise errors.ModelNotFoundError(
                 f"The model '{body['model']}' does not exist or you do not have access to it.", param="model"
             )
-    except errors.RouterError as exc:
-        record_rejected(
-            exc, key=key, started=started, model=data.get("model"), request_id=request_id, endpoint=endpoint
-        )
-        raise
-    record_answered(key=key, started=started, model=body["model"], request_id=request_id, endpoint=endpoint)
+        return body
+
+    intake, body = await take_in(request, endpoint, build)
+    request_id = intake.request_id
+    record_answered(
+        key=intake.key, started=intake.started, model=body["model"], request_id=request_id, endpoint=endpoint
+    )
     return json_response(
         {"input_tokens": anthropic_format.count_tokens(body)}, headers={"request-id": request_id}
     )

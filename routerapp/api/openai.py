@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,17 +21,19 @@ from routerapp.api.openapi import (
     MODELS_OPENAPI,
 )
 from routerapp.ensembling import EnsembleStream
-from routerapp.providers.base import forwardable
+from routerapp.providers.base import ChatRequest, EmbeddingRequest, forwardable
 from routerapp.routing import Completion, StreamSession, record_rejected, route
 from routerapp.routing.cached import CachedStream
 from routerapp.routing.embeddings import embed, response_body
-from routerapp.routing.table import tables
+from routerapp.routing.table import KeyInfo, tables
 from routerapp.validation import chat_request, embedding_request, parse_body
 
 router = Router(tags=["openai"], auth=v1_auth)
 
 JSON = "application/json"
+CHAT = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"
+T = TypeVar("T")
 
 
 def json_response(data: dict, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -51,32 +55,65 @@ def request_id_of(request: HttpRequest) -> str:
     return getattr(request, "scope", {}).get("request_id") or uuid.uuid4().hex
 
 
-@router.post("/chat/completions", openapi_extra=CHAT_COMPLETIONS_OPENAPI)
-async def chat_completions(request: HttpRequest):
-    started = request_started(request)
-    key = client_key(request)
-    request_id = request_id_of(request)
+@dataclass(slots=True)
+class Intake:
+    """An authenticated /v1 request before routing: when it reached the router, whose it is, its id."""
+
+    started: float
+    key: KeyInfo
+    request_id: str
+
+
+async def take_in(
+    request: HttpRequest, endpoint: str, build: Callable[[dict, Intake], Awaitable[T]]
+) -> tuple[Intake, T]:
+    """Parse the body and `build` the endpoint's request from it, for every /v1 endpoint that takes
+    a body. A request refused here (an unusable body, an unknown field) still leaves its history
+    record: it passed authentication, so it reached the router."""
+    intake = Intake(request_started(request), client_key(request), request_id_of(request))
     data: dict = {}
     try:
         data = parse_body(read_body(request), request.headers.get("content-type"))
-        chat = chat_request(data, request_id=request_id)
-        chat.client_headers = forwardable(request.headers)
-        if chat.optimize_spec is None:
-            chat.optimize_spec = request.headers.get("x-router-optimize")
+        return intake, await build(data, intake)
     except errors.RouterError as exc:
-        # Authenticated requests leave a record even when their body is unusable.
-        record_rejected(exc, key=key, started=started, model=data.get("model"), request_id=request_id)
+        record_rejected(
+            exc,
+            key=intake.key,
+            started=intake.started,
+            model=data.get("model"),
+            request_id=intake.request_id,
+            endpoint=endpoint,
+        )
         raise
-    outcome = await route(chat, key=key, started=started)
+
+
+def routed_headers(request_id: str, outcome: Any) -> dict[str, str]:
+    """The headers of every routed answer: its id, the router's own time and who answered; for chat
+    also the upstream's headers passed on (x-ratelimit-*) and the fields dropped for it."""
     headers = {
-        "x-request-id": chat.request_id,
+        "x-request-id": request_id,
         "x-router-overhead-ms": f"{outcome.overhead_ms:.2f}",
         "x-router-deployment": outcome.deployment_label,
     }
-    headers.update(getattr(getattr(outcome, "draft", None), "upstream_headers", {}))
-    dropped = getattr(getattr(outcome, "draft", None), "dropped_params", ())
-    if dropped:
+    draft = getattr(outcome, "draft", None)
+    headers.update(getattr(draft, "upstream_headers", {}))
+    if dropped := getattr(draft, "dropped_params", ()):
         headers["x-router-dropped-params"] = ",".join(dropped)
+    return headers
+
+
+@router.post("/chat/completions", openapi_extra=CHAT_COMPLETIONS_OPENAPI)
+async def chat_completions(request: HttpRequest):
+    async def build(data: dict, intake: Intake) -> ChatRequest:
+        chat = chat_request(data, request_id=intake.request_id)
+        chat.client_headers = forwardable(request.headers)
+        if chat.optimize_spec is None:
+            chat.optimize_spec = request.headers.get("x-router-optimize")
+        return chat
+
+    intake, chat = await take_in(request, CHAT, build)
+    outcome = await route(chat, key=intake.key, started=intake.started)
+    headers = routed_headers(chat.request_id, outcome)
     if isinstance(outcome, Completion):
         return json_response(outcome.body, headers=headers)
     headers["cache-control"] = "no-cache"
@@ -97,24 +134,12 @@ async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIt
 
 @router.post("/embeddings", openapi_extra=EMBEDDINGS_OPENAPI)
 async def embeddings(request: HttpRequest):
-    started = request_started(request)
-    key = client_key(request)
-    request_id = request_id_of(request)
-    data: dict = {}
-    try:
-        data = parse_body(read_body(request), request.headers.get("content-type"))
-        wanted = embedding_request(data, request_id=request_id)
-    except errors.RouterError as exc:
-        record_rejected(
-            exc, key=key, started=started, model=data.get("model"), request_id=request_id, endpoint=EMBEDDINGS
-        )
-        raise
-    embedded = await embed(wanted, key=key, started=started)
-    headers = {
-        "x-request-id": request_id,
-        "x-router-overhead-ms": f"{embedded.overhead_ms:.2f}",
-        "x-router-deployment": embedded.deployment_label,
-    }
+    async def build(data: dict, intake: Intake) -> EmbeddingRequest:
+        return embedding_request(data, request_id=intake.request_id)
+
+    intake, wanted = await take_in(request, EMBEDDINGS, build)
+    embedded = await embed(wanted, key=intake.key, started=intake.started)
+    headers = routed_headers(intake.request_id, embedded)
     return json_response(response_body(embedded, wanted), headers=headers)
 
 
