@@ -6,11 +6,32 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
 from routerapp.encryption import decrypt, encrypt, resolve_secret
+
+SEALED = "enc:"
+
+
+def sealed_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """Header values as stored: `env:VAR` references and values already sealed (`enc:…`, as an
+    export writes them) kept, any other value encrypted (a config file may hold it in clear)."""
+    return {
+        name: value
+        if not isinstance(value, str) or not value or value.startswith(("env:", SEALED))
+        else SEALED + encrypt(value)
+        for name, value in headers.items()
+    }
+
+
+def open_header(value: Any) -> str:
+    value = str(value)
+    if value.startswith(SEALED):
+        return decrypt(value[len(SEALED) :])
+    return resolve_secret(value)
 
 
 class Provider(models.Model):
@@ -55,10 +76,19 @@ class Provider(models.Model):
     def has_stored_secret(self) -> bool:
         return bool(self.api_key_encrypted)
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Header values are often credentials (x-api-key, a bearer token): stored like the key, on
+        # every path that saves a provider (admin, import, API), so no page or export shows one.
+        self.extra_headers = sealed_headers(self.extra_headers or {})
+        super().save(*args, **kwargs)
+
+    def resolved_headers(self) -> dict[str, str]:
+        """The extra headers as the upstream gets them: references resolved, stored values decrypted."""
+        return {name: open_header(value) for name, value in (self.extra_headers or {}).items()}
+
     def secrets(self) -> tuple[str, ...]:
         """What no page may repeat: the key and every configured header value (as the adapters see them)."""
-        headers = (str(v) for v in (self.extra_headers or {}).values())
-        return tuple(s for s in (self.resolved_api_key(), *headers) if s)
+        return tuple(s for s in (self.resolved_api_key(), *self.resolved_headers().values()) if s)
 
     @classmethod
     def all_secrets(cls) -> tuple[str, ...]:

@@ -172,7 +172,7 @@ def load_table() -> RoutingTable:
             base_url=p.base_url,
             api_key=p.resolved_api_key(),
             timeout_s=p.timeout_s,
-            headers=dict(p.extra_headers or {}),
+            headers=p.resolved_headers(),
             options=dict(p.options or {}),
         )
     deployments: dict[str, list[DeploymentInfo]] = {}

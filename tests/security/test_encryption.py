@@ -26,19 +26,20 @@ def test_secrets_are_encrypted_with_the_dedicated_key_not_one_from_secret_key(se
 def test_rotating_the_key_keeps_every_secret_readable(settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.ROUTER_ENCRYPTION_KEY = old
-    provider = create_provider(name="paid")
+    provider = create_provider(name="paid", extra_headers={"x-api-key": "hdr-secret-123456"})
     provider.set_api_key("sk-live-abcdef123456")
     provider.save()
 
     settings.ROUTER_ENCRYPTION_KEY = f"{new},{old}"
     out = io.StringIO()
     call_command("reencrypt", stdout=out)
-    assert "re-encrypted 1" in out.getvalue()
+    assert "re-encrypted 2" in out.getvalue()  # the key and the header value
 
     settings.ROUTER_ENCRYPTION_KEY = new  # the old key dropped
     stored = Provider.objects.get(name="paid")
     assert Fernet(new.encode()).decrypt(stored.api_key_encrypted.encode()) == b"sk-live-abcdef123456"
     assert stored.resolved_api_key() == "sk-live-abcdef123456"
+    assert stored.resolved_headers() == {"x-api-key": "hdr-secret-123456"}
 
 
 def test_a_secret_no_key_opens_is_reported_by_name(settings):

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from routerapp.encryption import has_dedicated_key, reencrypt
 from routerapp.management.base import RouterCommand
-from routerapp.models import Provider
+from routerapp.models import SEALED, Provider
 
 
 class Command(RouterCommand):
@@ -33,6 +33,17 @@ class Command(RouterCommand):
                 # update(), not save(): the secret itself is unchanged, so no routing-table reload.
                 Provider.objects.filter(pk=provider.pk).update(api_key_encrypted=token)
                 done += 1
+            for provider in Provider.objects.exclude(extra_headers={}).only("id", "name", "extra_headers"):
+                headers = dict(provider.extra_headers)
+                try:
+                    for name, value in headers.items():
+                        if isinstance(value, str) and value.startswith(SEALED):
+                            headers[name] = SEALED + reencrypt(value[len(SEALED) :])
+                            done += 1
+                except InvalidToken:
+                    unreadable.append(provider.name)
+                    continue
+                Provider.objects.filter(pk=provider.pk).update(extra_headers=headers)
         self.stdout.write(f"re-encrypted {done} provider secret(s)")
         if unreadable:
             raise CommandError(
