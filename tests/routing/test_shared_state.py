@@ -68,8 +68,9 @@ def reset_barrier(prefix: str) -> None:
 
 def test_two_processes_admit_the_rpm_limit_once_not_twice(redis_prefix):
     admitted = run(redis_prefix, "rpm", 2, count=200)
-    assert sum(admitted) == 50  # rpm=50 for the deployment, 400 tries between two processes
-    assert all(a > 0 for a in admitted)  # both took part
+    # rpm=50 for the deployment, 400 tries between two processes: unshared, each would admit 50.
+    # (Which process gets how many is up to the scheduler: one may take all 50 before the other runs.)
+    assert sum(admitted) == 50
 
 
 def test_two_processes_admit_the_tpm_limit_once_not_twice(redis_prefix):
