@@ -144,6 +144,11 @@ class ModelNotFoundError(InvalidRequestError):
     status = 404
     code = "model_not_found"
 
+    @classmethod
+    def named(cls, name: object, *, param: str | None = "model", what: str = "model") -> ModelNotFoundError:
+        """OpenAI's wording, which says no more to a key not allowed the model than to a typo."""
+        return cls(f"The {what} '{name}' does not exist or you do not have access to it.", param=param)
+
 
 class UnsupportedParamError(InvalidRequestError):
     """A field the chosen deployment cannot honour (routerapp.providers.fields)."""

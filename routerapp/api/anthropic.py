@@ -94,9 +94,7 @@ async def count_tokens(request: HttpRequest):
         body = anthropic_format.chat_body({**data, "max_tokens": 1})
         table = await tables.get()
         if not table.has_model(body["model"]) or not intake.key.may_use(body["model"]):
-            raise errors.ModelNotFoundError(
-                f"The model '{body['model']}' does not exist or you do not have access to it.", param="model"
-            )
+            raise errors.ModelNotFoundError.named(body["model"])
         return body
 
     intake, body = await take_in(request, endpoint, build)

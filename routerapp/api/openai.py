@@ -161,5 +161,5 @@ async def get_model(request: HttpRequest, name: str):
     key = client_key(request)
     table = await tables.get()
     if not table.has_model(name) or not key.may_use(name):
-        raise errors.ModelNotFoundError(f"The model '{name}' does not exist or you do not have access to it.")
+        raise errors.ModelNotFoundError.named(name, param=None)
     return json_response({"id": name, "object": "model", "created": 0, "owned_by": "router"})

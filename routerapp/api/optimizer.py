@@ -55,9 +55,7 @@ async def analyze(request: HttpRequest, payload: AnalyzeIn):
     if payload.model is not None:
         group = table.groups.get(payload.model)
         if group is None or (key is not None and not key.may_use(payload.model)):
-            raise errors.ModelNotFoundError(
-                f"The model '{payload.model}' does not exist or you do not have access to it."
-            )
+            raise errors.ModelNotFoundError.named(payload.model, param=None)
     body = {**payload.params, "model": payload.model or "-", "messages": messages}
     if payload.optimize is not None:
         body["optimize"] = payload.optimize

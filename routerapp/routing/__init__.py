@@ -42,10 +42,7 @@ def admit(key: KeyInfo | None, request: RoutedRequest, table: RoutingTable) -> N
     (None, the operator's own interfaces, has no limits)."""
     for name in request.fallbacks:
         if name not in table.groups:
-            raise errors.ModelNotFoundError(
-                f"The fallback model '{name}' does not exist or you do not have access to it.",
-                param="fallbacks",
-            )
+            raise errors.ModelNotFoundError.named(name, param="fallbacks", what="fallback model")
     if key is None:
         return
     model = request.model
@@ -145,9 +142,7 @@ async def route(
         group = table.groups.get(request.model)
         ensemble = table.ensembles.get(request.model) if group is None else None
         if group is None and ensemble is None:
-            raise errors.ModelNotFoundError(
-                f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
-            )
+            raise errors.ModelNotFoundError.named(request.model)
         admit(key, request, table)
         draft.request_body = body_for_storage(encode_json(request.messages).decode())
         draft.request_params = params_for_storage(request.params)

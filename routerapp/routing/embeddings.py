@@ -45,9 +45,7 @@ async def embed(request: EmbeddingRequest, *, key: KeyInfo | None, started: floa
                     f"'{request.model}' is an ensemble; ensembles answer chat completions only.",
                     param="model",
                 )
-            raise errors.ModelNotFoundError(
-                f"The model '{request.model}' does not exist or you do not have access to it.", param="model"
-            )
+            raise errors.ModelNotFoundError.named(request.model)
         admit(key, request, table)
         draft.request_body = body_for_storage(encode_json(request.input).decode())
         attempter = Attempter(
