@@ -5,6 +5,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -141,6 +142,34 @@ def test_a_long_prompt_has_the_features_of_its_truncated_form() -> None:
     assert detect(user(prompt)) == detect(user(clipped))
     # The clip is not the whole story of a short prompt: a change anywhere in it changes the features.
     assert features_module.features(user(clipped)) != features_module.features(user(clipped[:-50]))
+
+
+def test_the_fast_lookup_finds_exactly_the_ids_of_the_feature_strings() -> None:
+    # detect() never spells features out; training only sees them spelled out. Both must agree on
+    # every prompt, repeats included: dev prompts, long pastes, other scripts, digits and odd spacing.
+    classifier = detect_module._classifier
+    conversations = [messages for messages, _ in evaluate.load(DEV_SET)]
+    conversations += [user(long_paste(n)) for n in (900, 2_500, 40_000)]
+    conversations += [
+        user("Écris un poème sur la mer\u00a0; ça fait ١٢ vers.\u2028Merci !"),
+        user("  \t SELECT   x_1,\x00 y FROM t WHERE a >= 10 -- 中文 ??? "),
+        [{"role": "system", "content": "Be brief. 3 bullets"}, *user("Why?"), *user("Again, shorter")],
+        user(""),
+    ]
+    for messages in conversations:
+        fast = np.sort(classifier.ids(features_module.parts(messages)))
+        spelled = np.sort(classifier.ids_of_features(features_module.features(messages)))
+        assert fast.tolist() == spelled.tolist()
+        assert fast.size > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "\t\n", "a", " a ", "A  B\tC\n", "x\x00y", "١٢٣ and 456", "\u00a0nbsp\u3000", "İstanbul 9"],
+)
+def test_the_fast_normal_form_is_the_plain_one(text: str) -> None:
+    plain = features_module._DIGIT.sub("0", features_module._SPACE.sub(" ", text.lower())).replace("\x00", "")
+    assert features_module._normal(text) == plain
 
 
 def test_long_context_is_read_only_as_far_as_its_bound() -> None:
