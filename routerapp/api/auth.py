@@ -120,9 +120,24 @@ class AdminKey(AuthBase):
         return key
 
 
+class StaffSession(SessionAuthIsStaff):
+    """A staff member's browser session, with ninja's CSRF check, but only when there is a session.
+
+    ninja checks CSRF before it looks at the session, so a request with no credentials at all (an
+    API client that forgot its key) was refused as "CSRF check Failed" (403) rather than as
+    unauthenticated (401). Without a session cookie there is nothing a forged request could ride
+    on: the check is skipped and the next authenticator (a key) decides.
+    """
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
+
 # /v1: keys only. /api/stats and /api/errors: a staff session, or a key (which then sees its own
 # traffic only). The management API: an admin key or a staff session; the key first, because the
 # session check insists on a CSRF token, which API clients do not send.
 v1_auth = ClientKey(starts_request=True)
-api_auth = [SessionAuthIsStaff(), ClientKey()]
-admin_auth = [AdminKey(), SessionAuthIsStaff()]
+api_auth = [StaffSession(), ClientKey()]
+admin_auth = [AdminKey(), StaffSession()]

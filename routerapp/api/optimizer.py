@@ -6,10 +6,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.security import SessionAuthIsStaff
 
 from routerapp import errors
-from routerapp.api.auth import ClientKey
+from routerapp.api.auth import ClientKey, StaffSession
 from routerapp.optimizer.detect import as_messages, detect
 from routerapp.optimizer.plan import prepare
 from routerapp.providers.base import ChatRequest
@@ -17,7 +16,7 @@ from routerapp.routing.table import GroupInfo, KeyInfo, tables
 from routerapp.validation import chat_request
 
 # A client key first: a POST with a key must not be refused for the session's missing CSRF token.
-router = Router(tags=["optimizer"], auth=[ClientKey(), SessionAuthIsStaff()])
+router = Router(tags=["optimizer"], auth=[ClientKey(), StaffSession()])
 
 
 class AnalyzeIn(Schema):

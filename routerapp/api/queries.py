@@ -16,10 +16,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from ninja.security import SessionAuthIsStaff
 
 from routerapp import errors, stats
-from routerapp.api.auth import ClientKey, admin_auth
+from routerapp.api.auth import ClientKey, StaffSession, admin_auth
 from routerapp.models import ApiKey, QueryRecord
 from routerapp.optimizer.feedback import record_feedback
 
@@ -178,15 +177,6 @@ def get_query(request: HttpRequest, request_id: str):
         "skipped": record.skipped,
         "attempts": attempts,
     }
-
-
-class StaffSession(SessionAuthIsStaff):
-    """A staff user's session; a request without a session cookie is not one (a 401, not a CSRF 403)."""
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        if self.param_name not in request.COOKIES:
-            return None
-        return super()._get_key(request)
 
 
 class FeedbackIn(Schema):

@@ -145,3 +145,23 @@ def test_pages_and_apis_send_security_headers(config, staff, live_url):
         script_src = re.search(r"script-src ([^;]*)", policy)
         assert script_src and script_src[1].split() == ["'self'", "'unsafe-eval'"], url  # htmx's filters
         assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy, url
+
+
+def test_a_management_call_without_credentials_is_unauthenticated_and_a_session_still_needs_csrf(
+    config, live_url, staff
+):
+    # No key and no session: nothing to forge, so the answer is 401 (which credentials are missing),
+    # not ninja's "CSRF check Failed" 403.
+    with httpx.Client(base_url=live_url, timeout=30) as client:
+        for method, url in (
+            ("POST", "/api/keys"),
+            ("DELETE", "/api/keys/1"),
+            ("POST", "/api/optimizer/analyze"),
+        ):
+            response = client.request(method, url, json={})
+            assert response.status_code == 401, (method, url, response.text)
+            assert response.json()["error"]["type"] == "authentication_error"
+            assert response.headers["x-request-id"]
+    # A browser session without its CSRF token is still refused.
+    response = staff.post("/api/keys", json={"name": "x"})
+    assert response.status_code == 403 and "CSRF" in response.json()["error"]["message"]
