@@ -164,11 +164,10 @@ else:
         }
     }
 
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "router",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": 120,
-    "retry": 180,
+    # timeout and retry are set below from ROUTER's batch slice and request deadline.
     "max_attempts": 2,
     "queue_limit": 50,
     "bulk": 10,
@@ -249,7 +248,7 @@ ROUTER: dict[str, Any] = {
     "BATCH_LEASE_S": env_float("ROUTER_BATCH_LEASE_S", 60.0),
     # One task starts a batch's requests for at most this long, then queues the rest; the requests
     # still in flight run on to their own deadline (REQUEST_DEADLINE_S). The django-q2 task timeout
-    # (Q_CLUSTER["timeout"]) is what bounds the two together.
+    # (Q_CLUSTER["timeout"], below) is derived from the two.
     "BATCH_SLICE_S": env_float("ROUTER_BATCH_SLICE_S", 50.0),
     # Learned routing: patterns are rebuilt from the latest LEARNING_WINDOW scored answers; a server
     # process looks for a new pattern snapshot or feedback events every LEARNING_CHECK_S seconds.
@@ -262,6 +261,13 @@ ROUTER: dict[str, Any] = {
     # The `instructions` strategy adds guidance only when the task type is detected at least this surely.
     "INSTRUCTIONS_MIN_CONFIDENCE": env_float("ROUTER_INSTRUCTIONS_MIN_CONFIDENCE", 0.5),
 }
+
+# A task may run as long as a batch slice plus the deadline of a request started at its last moment
+# (the longest task there is), and a margin: with a fixed 120 s, a slice of 50 s and a deadline of
+# 120 s, django-q2 could kill a batch task while its last requests were still in flight. django-q2
+# hands a task to another worker after `retry` seconds, which must come after `timeout`.
+Q_CLUSTER["timeout"] = int(ROUTER["BATCH_SLICE_S"] + ROUTER["REQUEST_DEADLINE_S"] + 30)
+Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 60
 
 LOGGING = {
     "version": 1,

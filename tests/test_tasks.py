@@ -71,3 +71,13 @@ def test_the_statistics_task_drops_only_rollups_past_the_retention():
     StatsRollup.objects.create(dimension="all", value="", hour=now)
     assert run_task("routerapp.tasks.compact_statistics", 400).startswith("deleted 1 hourly rollups")
     assert StatsRollup.objects.get().hour == now
+
+
+def test_a_task_may_run_a_whole_batch_slice_and_its_last_requests_deadline():
+    # The django-q2 timeout kills a task mid-flight: it must outlast a slice plus the deadline of a
+    # request started at the slice's last moment, and a task is handed on only after it (retry).
+    from routerapp import settings as router_settings
+
+    q, router = router_settings.Q_CLUSTER, router_settings.ROUTER
+    assert q["timeout"] >= router["BATCH_SLICE_S"] + router["REQUEST_DEADLINE_S"]
+    assert q["retry"] > q["timeout"]
