@@ -77,6 +77,13 @@ class RateLimitError(RouterError):
     retryable = True
 
 
+class KeyRateLimitError(RateLimitError):
+    """The client's key went past its own rpm or tpm limit: the client's doing, not an upstream's.
+
+    Answered exactly like any 429 (same type and code); stored under its own name so the dashboard
+    counts it with the client's mistakes, apart from upstreams' rate limits."""
+
+
 class UpstreamTimeoutError(RouterError):
     status = 504
     type = "timeout_error"
@@ -199,6 +206,7 @@ ERROR_TYPES: dict[str, type[RouterError]] = {
     for cls in (
         AuthenticationError,
         RateLimitError,
+        KeyRateLimitError,
         UpstreamTimeoutError,
         ProviderUnavailableError,
         UpstreamAuthError,
@@ -289,9 +297,10 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def is_client_error(error_type: str) -> bool:
     """Whether a stored error_type is the client's mistake (a bad request, a wrong key, a model it
-    may not use, its budget spent) rather than an upstream's or the router's failure: the dashboard
-    shows the two apart. RateLimitError is not: it may be the upstream's 429 as well as the key's rpm."""
+    may not use, its budget spent, its own rate limit passed) rather than an upstream's or the
+    router's failure: the dashboard shows the two apart. A plain RateLimitError is not: that is every
+    deployment at its limit, or an upstream's 429."""
     cls = ERROR_TYPES.get(error_type)
     return cls is not None and issubclass(
-        cls, (InvalidRequestError, AuthenticationError, BudgetExceededError)
+        cls, (InvalidRequestError, AuthenticationError, BudgetExceededError, KeyRateLimitError)
     )

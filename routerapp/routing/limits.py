@@ -30,7 +30,7 @@ def _tpm_key(ident: int, window: int) -> str:
 
 
 def check_key_rpm(key: KeyInfo) -> None:
-    """Count one request against the key; raise RateLimitError (with Retry-After) when over."""
+    """Count one request against the key; raise KeyRateLimitError (with Retry-After) when over."""
     if not key.rpm_limit:
         return
     window, left = minute_window()
@@ -38,7 +38,7 @@ def check_key_rpm(key: KeyInfo) -> None:
     if incr(counter) > key.rpm_limit:
         # Give the refused request back, so the counter says how many were let through.
         decr(counter)
-        raise errors.RateLimitError(
+        raise errors.KeyRateLimitError(
             f"API key '{key.name}' exceeded its limit of {key.rpm_limit} requests per minute",
             retry_after=left,
         )
@@ -57,7 +57,7 @@ def check_key_tpm(key: KeyInfo, prompt_tokens: int) -> None:
     window, left = minute_window()
     used = cache.get(_key_tpm_key(key.id, window)) or 0
     if used + prompt_tokens > key.tpm_limit:
-        raise errors.RateLimitError(
+        raise errors.KeyRateLimitError(
             f"API key '{key.name}' exceeded its limit of {key.tpm_limit} tokens per minute",
             retry_after=left,
         )

@@ -211,7 +211,7 @@ def test_a_line_over_the_keys_rate_limit_waits_instead_of_failing(models, client
 
         def refused_by_the_limit():
             flush_history()
-            return QueryRecord.objects.filter(error_type="RateLimitError").exists()
+            return QueryRecord.objects.filter(error_type="KeyRateLimitError").exists()
 
         # Three lines fill the key's minute; the fourth is refused by the limit and waits for the
         # next minute rather than failing.

@@ -163,7 +163,9 @@ def test_health_badge_tooltip_masks_an_upstream_secret(client, staff, history):
 def test_overview_error_rate_leaves_client_mistakes_out_and_counts_them_apart(client, staff, history):
     mistakes = [
         record_draft(model="fast", status="error", http_status=status, error_type=kind, error_message="bad")
-        for kind, status in [("InvalidRequestError", 400)] * 6 + [("AuthenticationError", 401)] * 4
+        for kind, status in [("InvalidRequestError", 400)] * 5
+        + [("AuthenticationError", 401)] * 4
+        + [("KeyRateLimitError", 429)]  # the key's own rpm limit: the client's doing too
     ]
     write_batch(mistakes)
     page = client.get("/dashboard/", {"window": "5m"}).content.decode()

@@ -103,7 +103,7 @@ def test_a_key_over_its_rpm_gets_429_with_retry_after_and_no_upstream_call(up, u
     assert int(response.headers["retry-after"]) >= 1
     assert "2 requests per minute" in info_.value.message
     assert upstream.hits["ok"] == 2
-    assert records()[-1].error_type == "RateLimitError"
+    assert records()[-1].error_type == "KeyRateLimitError"
 
 
 # The primitives.
@@ -131,3 +131,10 @@ def test_headroom_is_the_tighter_of_rpm_and_tpm():
     assert limits.headroom(d, (5, 100)) == 0.5
     assert limits.headroom(d, (1, 900)) == pytest.approx(0.1)
     assert limits.headroom(info(), (500, 10**6)) == 1.0
+
+
+def test_a_keys_own_rate_limit_is_a_client_error_and_every_deployment_at_its_limit_is_not():
+    from routerapp.errors import is_client_error
+
+    assert is_client_error("KeyRateLimitError")
+    assert not is_client_error("RateLimitError")  # every deployment at its limit, or an upstream's 429

@@ -54,7 +54,7 @@ FAILURES = [
     ("ProviderUnavailableError", 502, "{label}: connection reset by peer"),
 ]
 REJECTIONS = [
-    ("RateLimitError", 429, "API key '{key}' exceeded its limit of {n} requests per minute"),
+    ("KeyRateLimitError", 429, "API key '{key}' exceeded its limit of {n} requests per minute"),
     ("BudgetExceededError", 429, "API key '{key}' has spent its budget of ${n}"),
     ("ModelNotFoundError", 404, "The model 'gpt-{n}' does not exist or you do not have access to it."),
 ]
