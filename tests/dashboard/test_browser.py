@@ -103,3 +103,31 @@ def test_the_dashboard_works_under_its_content_security_policy(browser, traffic_
     page.goto(f"{live_url}/dashboard/playground/")
     expect(page.locator("#playground")).to_be_visible()
     assert not violations, violations
+
+
+def test_a_hidden_tab_stops_polling_and_a_visible_one_polls_again(browser, traffic_setup, live_url):
+    # static/dashboard/poll.js cancels a data-poll-visible panel's request while the tab is hidden.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live_url}/dashboard/?window=5m")
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/dashboard/?window=5m")
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.headers.get("hx-request") else None)
+    page.wait_for_timeout(4_000)  # one 3 s period: the visible overview polls
+    assert polls
+    page.evaluate(
+        "Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'})"
+    )
+    page.wait_for_timeout(500)  # a request already on its way may land
+    polls.clear()
+    page.wait_for_timeout(7_000)  # two periods
+    assert polls == []
+    page.evaluate(
+        "Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'})"
+    )
+    page.wait_for_timeout(4_000)
+    assert polls
+    context.close()

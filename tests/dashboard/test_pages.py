@@ -97,7 +97,7 @@ def test_every_page_renders_for_every_window(client, staff, history, url, window
 
 def test_overview_shows_the_numbers_and_polls_a_partial(client, staff, history):
     page = client.get("/dashboard/", {"window": "5m"}).content.decode()
-    assert "hx-trigger=\"every 3s [document.visibilityState === 'visible']\"" in page
+    assert 'hx-trigger="every 3s" data-poll-visible' in page
     assert '<span id="stat-requests">40</span>' in page
     assert 'id="stat-error-rate">20.0%<' in page
     assert "ProviderUnavailableError" in page and "HTTP &lt;n&gt; (&lt;n&gt;)" in page
