@@ -120,7 +120,7 @@ def test_wrong_method_is_not_a_500(key, live_url):
     [
         ("GET", "/api/keys", 401),  # no credentials
         ("GET", "/api/no-such-endpoint", 404),
-        ("POST", "/api/keys", 403),  # a session client without a CSRF token
+        ("POST", "/api/keys", 401),  # no credentials: not a CSRF 403 (tests/security/test_access.py)
         ("GET", "/api/health", 401),
     ],
 )
