@@ -3,9 +3,11 @@
 On shutdown (SIGTERM, Ctrl-C) the history writer flushes what is queued and the pooled upstream
 clients close, so a graceful stop loses no history.
 
-Requests under /v1/ (the OpenAI-compatible API, the hot path) go through the `Gate` (request id,
-authentication and size checks before the body is read; routerapp/api/gate.py) to `ApiHandler`:
-the same Django, URLs and views, without the middleware the API does not use. Everything else
+Requests under /v1/ (the OpenAI-compatible API) go through the `Gate` (request id, authentication
+and size checks before the body is read; routerapp/api/gate.py). POST /v1/chat/completions,
+/v1/embeddings and /v1/messages then go to the hot path (routerapp/api/hotpath.py), which calls
+the endpoints' core functions without Django's request handling; the rest of /v1 goes to
+`ApiHandler`: the same Django, URLs and views, without the middleware the API does not use. Everything else
 (admin, dashboard, /api) gets Django's full stack; /api's responses carry x-request-id too.
 """
 
@@ -53,8 +55,9 @@ class ApiHandler(ASGIHandler):
 
 from routerapp import production  # noqa: E402
 from routerapp.api.gate import Gate, RequestIds  # noqa: E402  (needs the settings configured above)
+from routerapp.api.hotpath import HOT_PATHS  # noqa: E402
 
-api_application = Gate(ApiHandler())
+api_application = Gate(ApiHandler(), hot=HOT_PATHS)
 management_application = RequestIds(django_application)
 
 

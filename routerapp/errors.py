@@ -47,6 +47,11 @@ class RouterError(Exception):
         # Set by routing.route() for the x-router-overhead-ms header of the error response.
         self.overhead_ms: float | None = None
 
+    @classmethod
+    def unexpected(cls) -> RouterError:
+        """What a client is told of a bug of ours (the traceback goes to the log, not to it)."""
+        return cls("The router failed to process the request; it has been logged.")
+
     @property
     def error_type(self) -> str:
         """The class name; what QueryRecord.error_type and Attempt.error_type store."""

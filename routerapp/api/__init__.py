@@ -72,9 +72,7 @@ def install_error_handlers(
     def unexpected(request: HttpRequest, exc: Exception):
         # A bug must still answer in the shape clients parse, without a traceback.
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(
-            errors.RouterError("The router failed to process the request; it has been logged.")
-        )
+        return error_response(errors.RouterError.unexpected())
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404):

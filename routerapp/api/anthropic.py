@@ -5,12 +5,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from django.http import HttpRequest, StreamingHttpResponse
+import orjson
+from django.http import HttpRequest
 from ninja import Router
 
 from routerapp import anthropic_format, errors
 from routerapp.api.auth import v1_auth
-from routerapp.api.openai import Intake, json_response, routed_headers, take_in
+from routerapp.api.openai import (
+    Answer,
+    Incoming,
+    Intake,
+    django_response,
+    incoming_of,
+    json_response,
+    routed_headers,
+    streamed,
+    take_in,
+)
 from routerapp.ensembling import EnsembleStream
 from routerapp.providers.base import ChatRequest, NativeBody, forwardable
 from routerapp.routing import Completion, StreamSession, record_answered, route
@@ -23,20 +34,20 @@ router = Router(tags=["anthropic"], auth=v1_auth)
 ENDPOINT = "/v1/messages"
 
 
-@router.post("/messages")
-async def messages(request: HttpRequest):
+async def message(incoming: Incoming) -> Answer:
+    """POST /v1/messages: the one implementation, for the ninja view and the hot path."""
     data: dict = {}
 
     async def build(body: dict, intake: Intake) -> ChatRequest:
         data.update(body)
         chat = chat_request(anthropic_format.chat_body(body), request_id=intake.request_id)
-        chat.client_headers = forwardable(request.headers)
+        chat.client_headers = forwardable(incoming.headers)
         chat.endpoint = ENDPOINT
         native = {k: v for k, v in body.items() if k not in ROUTER_OPTIONS or k == "metadata"}
         chat.native = NativeBody("anthropic", native, chat.messages, chat.params)
         return chat
 
-    intake, chat = await take_in(request, ENDPOINT, build)
+    intake, chat = await take_in(incoming, ENDPOINT, build)
     outcome = await route(chat, key=intake.key, started=intake.started)
     headers = routed_headers(chat.request_id, outcome)
     headers["request-id"] = chat.request_id  # the header the Anthropic SDK reads (`_request_id`)
@@ -60,12 +71,15 @@ async def messages(request: HttpRequest):
             body = {**native_answer, "model": chat.model}
         else:
             body = anthropic_format.message(outcome.body, chat.model)
-        return json_response(body, headers=headers)
-    headers["cache-control"] = "no-cache"
-    headers["x-accel-buffering"] = "no"
+        return Answer(headers, orjson.dumps(body))
     prompt_tokens = outcome.attempter.prompt_tokens if isinstance(outcome, StreamSession) else 0
     encoder = anthropic_format.StreamEncoder(chat.model, input_tokens=prompt_tokens)
-    return StreamingHttpResponse(sse(outcome, encoder), content_type="text/event-stream", headers=headers)
+    return streamed(headers, sse(outcome, encoder))
+
+
+@router.post("/messages")
+async def messages(request: HttpRequest):
+    return django_response(await message(incoming_of(request)))
 
 
 async def sse(
@@ -97,7 +111,7 @@ async def count_tokens(request: HttpRequest):
             raise errors.ModelNotFoundError.named(body["model"])
         return body
 
-    intake, body = await take_in(request, endpoint, build)
+    intake, body = await take_in(incoming_of(request), endpoint, build)
     request_id = intake.request_id
     record_answered(
         key=intake.key, started=intake.started, model=body["model"], request_id=request_id, endpoint=endpoint

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from django.conf import settings
 
 from routerapp import anthropic_format, errors
 from routerapp.api.auth import key_in_headers, resolve_key
+from routerapp.observability.tracing import start_trace
 from routerapp.routing import record_rejected
 from routerapp.routing.table import KeyInfo
 
@@ -31,6 +32,8 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# A hot path's handler (routerapp/api/hotpath.py): receive, send, request id, key, start, body, headers.
+HotPath = Callable[[Receive, Send, str, KeyInfo, float, bytes, dict[str, str]], Awaitable[None]]
 
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,39 +64,59 @@ def too_large(limit: int) -> errors.RequestTooLargeError:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp) -> None:
+    """`app` (Django) serves what passed the gate, except the paths in `hot`: those are answered by
+    the hot path (routerapp/api/hotpath.py) without Django, from the request as read here."""
+
+    def __init__(self, app: ASGIApp, hot: Mapping[str, HotPath] | None = None) -> None:
         self.app = app
+        self.hot = hot or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        send = tag(scope, send)
-        request_id, path = scope["request_id"], scope["path"]
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
-        }
+        request_id, path = new_request_id(scope), scope["path"]
+        tagged = with_request_id(send, request_id, path)
+        headers = header_dict(scope["headers"])
+        hot = self.hot.get(path) if scope["method"] == "POST" else None
+        if hot is not None and settings.ROUTER["TRACING"]:
+            # The request's trace starts here (in Django, ClientKey starts it): the gate's
+            # authentication is its first span.
+            start_trace(started)
         try:
             # Every /v1 path needs a key (the OpenAPI schema included); views authenticate again,
             # which costs a hash and a dict lookup, and keeps them correct outside the gate.
             key = await resolve_key(key_in_headers(headers))
         except errors.AuthenticationError as exc:
-            return await send_error(send, exc, path)
+            return await send_error(tagged, exc, path)
         if scope["method"] in BODYLESS_METHODS:
-            return await self.app(scope, receive, send)
-        limit = body_limit(scope["path"])
+            return await self.app(scope, receive, tagged)
+        limit = body_limit(path)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            return await reject(send, too_large(limit), request_id, key, started, path)
-        body = bytearray()
+            return await reject(tagged, too_large(limit), request_id, key, started, path)
+        body = b""
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return  # the client left before sending its body: nothing to answer
-            body += message.get("body", b"")
+            # Most bodies come in one message: joined only when they do not.
+            chunk = message.get("body", b"")
+            body = body + chunk if body else chunk
             if len(body) > limit:
-                return await reject(send, too_large(limit), request_id, key, started, path)
+                return await reject(tagged, too_large(limit), request_id, key, started, path)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, replay(bytes(body), receive), send)
+        if hot is not None:
+            return await hot(receive, send, request_id, key, started, body, headers)
+        await self.app(scope, replay(body, receive), tagged)
+
+
+def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request's headers by lower-case name; a repeated one joined with commas, as Django does."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]},{text}" if key in headers else text
+    return headers
 
 
 class RequestIds:
@@ -109,11 +132,15 @@ class RequestIds:
 
 
 def tag(scope: Scope, send: Send) -> Send:
-    """Give the request its id (scope["request_id"]) and every response the x-request-id header:
-    the one place that sets it, for /v1 and /api alike."""
+    """Give the request its id and every response the x-request-id header, for /api."""
+    return with_request_id(send, new_request_id(scope), scope["path"])
+
+
+def new_request_id(scope: Scope) -> str:
+    """The request's id, in scope["request_id"]: the id its history record is stored under."""
     request_id = uuid.uuid4().hex
     scope["request_id"] = request_id
-    return with_request_id(send, request_id, scope["path"])
+    return request_id
 
 
 def replay(body: bytes, receive: Receive) -> Receive:
@@ -174,7 +201,7 @@ async def send_replacement(send: Send, start: Message, path: str) -> None:
     elif status < 500:
         error = errors.InvalidRequestError("The request could not be processed.", status=status)
     else:
-        error = errors.RouterError("The router failed to process the request; it has been logged.")
+        error = errors.RouterError.unexpected()
     kept = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-type", b"content-length")]
     await send_json(send, status, error_dict(path, error), kept)
 

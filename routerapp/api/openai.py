@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from routerapp.validation import chat_request, embedding_request, parse_body
 router = Router(tags=["openai"], auth=v1_auth)
 
 JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
 CHAT = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"
 T = TypeVar("T")
@@ -43,8 +44,11 @@ def json_response(data: dict, status: int = 200, headers: dict[str, str] | None 
 def read_body(request: HttpRequest) -> bytes:
     """The body, within the limit for its path (checked before it was read, by the gate, and
     again here for callers outside it such as ninja's test client)."""
-    limit = body_limit(request.path)
-    body = request.body
+    return within_limit(request.body, request.path)
+
+
+def within_limit(body: bytes, path: str) -> bytes:
+    limit = body_limit(path)
     if len(body) > limit:
         raise too_large(limit)
     return body
@@ -64,16 +68,57 @@ class Intake:
     request_id: str
 
 
+@dataclass(slots=True)
+class Incoming:
+    """What an endpoint's core needs of an authenticated /v1 request: its intake, its body and its
+    headers (looked up by lower-case name). Built from Django's HttpRequest by the ninja views and
+    from the ASGI scope by the hot path (routerapp/api/hotpath.py): one implementation for both."""
+
+    intake: Intake
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def incoming_of(request: HttpRequest) -> Incoming:
+    intake = Intake(request_started(request), client_key(request), request_id_of(request))
+    # HttpHeaders looks names up case-insensitively, as the hot path's lower-case dict does.
+    return Incoming(intake, request.body, request.headers)
+
+
+@dataclass(slots=True)
+class Answer:
+    """An endpoint's reply before it is written: by Django for the ninja views, straight to the
+    ASGI server by the hot path. `stream`, when set, is the body (server-sent events)."""
+
+    headers: dict[str, str]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+    status: int = 200
+
+
+def django_response(answer: Answer) -> HttpResponse | StreamingHttpResponse:
+    if answer.stream is not None:
+        return StreamingHttpResponse(answer.stream, content_type=EVENT_STREAM, headers=answer.headers)
+    return HttpResponse(answer.body, status=answer.status, content_type=JSON, headers=answer.headers)
+
+
+def streamed(headers: dict[str, str], events: AsyncIterator[bytes]) -> Answer:
+    headers["cache-control"] = "no-cache"
+    headers["x-accel-buffering"] = "no"
+    return Answer(headers, stream=events)
+
+
 async def take_in(
-    request: HttpRequest, endpoint: str, build: Callable[[dict, Intake], Awaitable[T]]
+    incoming: Incoming, endpoint: str, build: Callable[[dict, Intake], Awaitable[T]]
 ) -> tuple[Intake, T]:
     """Parse the body and `build` the endpoint's request from it, for every /v1 endpoint that takes
     a body. A request refused here (an unusable body, an unknown field) still leaves its history
     record: it passed authentication, so it reached the router."""
-    intake = Intake(request_started(request), client_key(request), request_id_of(request))
+    intake = incoming.intake
     data: dict = {}
     try:
-        data = parse_body(read_body(request), request.headers.get("content-type"))
+        body = within_limit(incoming.body, endpoint)
+        data = parse_body(body, incoming.headers.get("content-type"))
         return intake, await build(data, intake)
     except errors.RouterError as exc:
         record_rejected(
@@ -102,23 +147,27 @@ def routed_headers(request_id: str, outcome: Any) -> dict[str, str]:
     return headers
 
 
-@router.post("/chat/completions", openapi_extra=CHAT_COMPLETIONS_OPENAPI)
-async def chat_completions(request: HttpRequest):
+async def chat_completion(incoming: Incoming) -> Answer:
+    """POST /v1/chat/completions: the one implementation, for the ninja view and the hot path."""
+
     async def build(data: dict, intake: Intake) -> ChatRequest:
         chat = chat_request(data, request_id=intake.request_id)
-        chat.client_headers = forwardable(request.headers)
+        chat.client_headers = forwardable(incoming.headers)
         if chat.optimize_spec is None:
-            chat.optimize_spec = request.headers.get("x-router-optimize")
+            chat.optimize_spec = incoming.headers.get("x-router-optimize")
         return chat
 
-    intake, chat = await take_in(request, CHAT, build)
+    intake, chat = await take_in(incoming, CHAT, build)
     outcome = await route(chat, key=intake.key, started=intake.started)
     headers = routed_headers(chat.request_id, outcome)
     if isinstance(outcome, Completion):
-        return json_response(outcome.body, headers=headers)
-    headers["cache-control"] = "no-cache"
-    headers["x-accel-buffering"] = "no"
-    return StreamingHttpResponse(sse(outcome), content_type="text/event-stream", headers=headers)
+        return Answer(headers, orjson.dumps(outcome.body))
+    return streamed(headers, sse(outcome))
+
+
+@router.post("/chat/completions", openapi_extra=CHAT_COMPLETIONS_OPENAPI)
+async def chat_completions(request: HttpRequest):
+    return django_response(await chat_completion(incoming_of(request)))
 
 
 async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIterator[bytes]:
@@ -132,15 +181,21 @@ async def sse(session: StreamSession | EnsembleStream | CachedStream) -> AsyncIt
     yield b"data: [DONE]\n\n"
 
 
-@router.post("/embeddings", openapi_extra=EMBEDDINGS_OPENAPI)
-async def embeddings(request: HttpRequest):
+async def embedding(incoming: Incoming) -> Answer:
+    """POST /v1/embeddings: the one implementation, for the ninja view and the hot path."""
+
     async def build(data: dict, intake: Intake) -> EmbeddingRequest:
         return embedding_request(data, request_id=intake.request_id)
 
-    intake, wanted = await take_in(request, EMBEDDINGS, build)
+    intake, wanted = await take_in(incoming, EMBEDDINGS, build)
     embedded = await embed(wanted, key=intake.key, started=intake.started)
     headers = routed_headers(intake.request_id, embedded)
-    return json_response(response_body(embedded, wanted), headers=headers)
+    return Answer(headers, orjson.dumps(response_body(embedded, wanted)))
+
+
+@router.post("/embeddings", openapi_extra=EMBEDDINGS_OPENAPI)
+async def embeddings(request: HttpRequest):
+    return django_response(await embedding(incoming_of(request)))
 
 
 @router.get("/models", openapi_extra=MODELS_OPENAPI)
