@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import orjson
 
 from routerapp import errors
@@ -36,6 +35,7 @@ from routerapp.providers.base import (
     message_text,
     usage_chunk,
 )
+from routerapp.providers.http import UpstreamResponse
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -105,7 +105,7 @@ class AnthropicAdapter(Adapter):
             to_anthropic(request, upstream_model, stream=stream, default_max_tokens=max_tokens)
         )
 
-    def raise_for_status(self, response: httpx.Response, body: bytes) -> None:
+    def raise_for_status(self, response: UpstreamResponse, body: bytes) -> None:
         if response.status_code < 400:
             return
         error_type, message = _error_fields(body)

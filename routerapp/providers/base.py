@@ -1,6 +1,6 @@
 """What every provider adapter speaks: requests in, results and chunks out, in OpenAI's shape.
 
-Adapters translate one upstream wire protocol to and from these types over httpx. They make no
+Adapters translate one upstream wire protocol to and from these types over HTTP (providers/http.py). They make no
 routing decisions: a failure is raised as a `RouterError` subclass and the router decides what to do.
 """
 
@@ -14,10 +14,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 import orjson
 
 from routerapp import errors
+from routerapp.providers.http import (
+    UPSTREAM_ERRORS,
+    UpstreamClient,
+    UpstreamResponse,
+    client_timeout,
+    upstream_client,
+)
 
 if TYPE_CHECKING:
     from routerapp.optimizer.detect import Detection
@@ -346,9 +352,12 @@ class Adapter:
     # The provider `options` this adapter reads; the config schema refuses any other (a typo).
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, provider: ProviderConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, provider: ProviderConfig, client: UpstreamClient | Any = None) -> None:
         self.provider = provider
-        self.client = client
+        # The running loop's pooled upstream client unless one is given. Anything else passed
+        # (callers from the httpx days hand in an httpx client) is not used: every adapter speaks
+        # through the one client seam, so its timeouts and error mapping are the same for all.
+        self.client = client if isinstance(client, UpstreamClient) else None
         # The client's headers this provider's `forward_headers` lets through, for the current
         # call (set by the router); and the upstream's x-ratelimit-* headers of its last answer.
         self.forwarded: dict[str, str] = {}
@@ -392,9 +401,10 @@ class Adapter:
     def url(self, path: str) -> str:
         return self.provider.base_url.rstrip("/") + path
 
-    def httpx_timeout(self, timeouts: Timeouts, *, stream: bool = False) -> httpx.Timeout:
-        read = timeouts.first_token if stream else timeouts.total
-        return httpx.Timeout(timeouts.total, connect=timeouts.connect, read=read)
+    def upstream(self) -> UpstreamClient:
+        if self.client is None or self.client.closed:
+            self.client = upstream_client()
+        return self.client
 
     async def post_json(
         self, url: str, payload: bytes, headers: dict[str, str], timeouts: Timeouts
@@ -406,15 +416,12 @@ class Adapter:
         all mapped here, once for every adapter.
         """
         try:
-            response = await self.client.post(
-                url,
-                content=payload,
-                headers={**self.forwarded, **headers},
-                timeout=self.httpx_timeout(timeouts),
-            )
-        except httpx.HTTPError as exc:
+            async with self.upstream().post(
+                url, payload, {**self.forwarded, **headers}, client_timeout(timeouts)
+            ) as response:
+                body = await response.aread()
+        except UPSTREAM_ERRORS as exc:
             raise transport_error(exc, self.provider.name) from exc
-        body = response.content
         self.raise_for_status(response, body)
         self.rate_limit_headers = rate_limit_headers(response.headers)
         return self.json_object(body, "response")
@@ -422,7 +429,7 @@ class Adapter:
     @contextlib.asynccontextmanager
     async def open_stream(
         self, url: str, payload: bytes, headers: dict[str, str], timeouts: Timeouts
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[UpstreamResponse]:
         """POST a JSON body for a streamed answer and hold the response open while its events are read.
 
         An HTTP error status is raised through `raise_for_status` before the first event, and a
@@ -430,18 +437,14 @@ class Adapter:
         RouterError, once for every streaming adapter.
         """
         try:
-            async with self.client.stream(
-                "POST",
-                url,
-                content=payload,
-                headers={**self.forwarded, **headers},
-                timeout=self.httpx_timeout(timeouts, stream=True),
+            async with self.upstream().post(
+                url, payload, {**self.forwarded, **headers}, client_timeout(timeouts, stream=True)
             ) as response:
                 if response.status_code >= 400:
                     self.raise_for_status(response, await response.aread())
                 self.rate_limit_headers = rate_limit_headers(response.headers)
                 yield response
-        except httpx.HTTPError as exc:
+        except UPSTREAM_ERRORS as exc:
             raise transport_error(exc, self.provider.name) from exc
 
     def json_object(self, data: str | bytes, what: str) -> dict[str, Any]:
@@ -455,7 +458,7 @@ class Adapter:
             raise malformed(self.provider.name, f"{what} is not an object")
         return obj
 
-    def raise_for_status(self, response: httpx.Response, body: bytes) -> None:
+    def raise_for_status(self, response: UpstreamResponse, body: bytes) -> None:
         if response.status_code < 400:
             return
         message = error_message(body) or response.reason_phrase or f"HTTP {response.status_code}"
@@ -487,7 +490,7 @@ def forwarded_headers(client_headers: dict[str, str], provider: ProviderConfig) 
     return {name: value for name, value in client_headers.items() if name in wanted}
 
 
-def rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
+def rate_limit_headers(headers: Any) -> dict[str, str]:
     """The upstream's x-ratelimit-* headers, for the client to pace itself by."""
     return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
 
@@ -530,8 +533,8 @@ def checked_vectors(items: Any, count: int, provider: str) -> list[list[float]]:
 
 
 def transport_error(exc: Exception, provider: str) -> errors.RouterError:
-    """Map an httpx exception onto the hierarchy (timeouts vs. unavailable)."""
-    if isinstance(exc, httpx.TimeoutException):
+    """Map an upstream client exception (UPSTREAM_ERRORS) onto the hierarchy (timeouts vs. unavailable)."""
+    if isinstance(exc, TimeoutError):
         return errors.UpstreamTimeoutError(f"{provider}: upstream timed out ({type(exc).__name__})")
     return errors.ProviderUnavailableError(f"{provider}: {type(exc).__name__}: {exc or 'connection failed'}")
 
@@ -626,7 +629,7 @@ def message_text(message: dict[str, Any]) -> str:
     return ""
 
 
-async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+async def iter_sse(response: UpstreamResponse) -> AsyncIterator[tuple[str, str]]:
     """Yield (event, data) pairs from a server-sent-events response, per the SSE spec's framing."""
     event = ""
     data_lines: list[str] = []
