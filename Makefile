@@ -51,8 +51,10 @@ bench: install
 	bench/run.sh
 
 # Rebuilds routerapp/optimizer/detector.npz from the training data and prints the dev-set report.
+# The prompt clusters are fitted in the detector's feature space: always refitted with it.
 train-classifier: install
 	$(BIN)/python -m routerapp.optimizer.training.train --dev tests/data/detect_dev.jsonl
+	$(BIN)/python -m routerapp.optimizer.training.clusters
 
 # Fault matrix, a SOAK_S-second soak with 5 % upstream faults, SIGTERM under load: prints a table.
 SOAK_S ?= 300

@@ -381,6 +381,8 @@ class QueryRecord(models.Model):
     # What the optimizer found and did (routerapp.optimizer): {"compress": {...}, "params": {...}, ...}.
     task_type = models.CharField(max_length=20, blank=True)
     task_confidence = models.FloatField(null=True, blank=True)
+    # The prompt cluster within task_type (routerapp.optimizer.clusters): its `cluster:<n>` pattern.
+    task_cluster = models.SmallIntegerField(null=True, blank=True)
     optimizations = models.JSONField(default=dict, blank=True)
     cache_hit = models.BooleanField(default=False)
     request_body = models.TextField(blank=True)

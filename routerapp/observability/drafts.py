@@ -61,6 +61,7 @@ class RecordDraft:
     fallback_used: bool = False
     task_type: str = ""
     task_confidence: float | None = None
+    task_cluster: int | None = None
     optimizations: dict[str, Any] = field(default_factory=dict)
     cache_hit: bool = False
     request_body: str = ""

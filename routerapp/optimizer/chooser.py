@@ -42,10 +42,15 @@ def rank(
     cost_weight: float,
     latency_weight: float = 0.0,
     rng: random.Random | None = None,
+    backoff: str | None = None,
 ) -> list[Ranked]:
-    """The options best first, by the objective with a posterior draw of each one's quality."""
+    """The options best first, by the objective with a posterior draw of each one's quality.
+
+    `pattern` is the most specific kind the request is (its cluster), `backoff` the coarser one
+    whose record fills in what the pattern does not know yet (its task type; PatternStore.view).
+    """
     rng = rng or random.Random()
-    arms = {o.key: store.arm(pattern, o.key) for o in options}
+    arms = {o.key: store.view(pattern, o.key, backoff) for o in options}
     max_cost = max((o.expected_cost_usd for o in options), default=0.0)
     latencies = [a.mean_latency_ms for a in arms.values() if a.mean_latency_ms is not None]
     max_latency = max(latencies, default=0.0)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from routerapp.optimizer import clusters as clustering
 from routerapp.optimizer.features import CHAR_SIZES, WORD_PREFIXES, Parts, parts
 
 TASK_TYPES = ("code", "math", "reasoning", "creative", "summarization", "qa")
@@ -31,6 +32,8 @@ ARTIFACT = Path(__file__).with_name("detector.npz")
 class Detection:
     task_type: str
     confidence: float
+    # The prompt cluster within the task type (routerapp.optimizer.clusters); None without one.
+    cluster: int | None = None
 
 
 # A 64-bit polynomial hash of a character n-gram's code points: how the Classifier finds character
@@ -74,6 +77,7 @@ class Classifier:
         with np.load(path, allow_pickle=False) as data:
             self.labels = tuple(str(x) for x in data["labels"])
             vocabulary = bytes(data["vocabulary"]).decode("utf-8").split("\x00")
+            self.fingerprint = clustering.fingerprint(data["vocabulary"], data["idf"])
             self.idf = data["idf"].astype(np.float64)
             self.weights = data["weights"].astype(np.float64)  # (features, labels)
             self.bias = data["bias"].astype(np.float64)
@@ -128,27 +132,38 @@ class Classifier:
         ids = np.fromiter(map(self.index.get, feats, repeat(-1)), dtype=np.int64, count=len(feats))
         return ids[ids >= 0]
 
-    def probabilities(self, ids: np.ndarray) -> np.ndarray:
+    def vector(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The TF-IDF vector of feature ids, as (unique ids, L2-normalized weights); empty if none."""
         if ids.size == 0:
-            scores = self.bias
-        else:
-            unique, counts = np.unique(ids, return_counts=True)
-            x = (1.0 + np.log(counts)) * self.idf[unique]  # sublinear tf, as trained
-            x /= np.sqrt(x @ x)
-            scores = x @ self.weights[unique] + self.bias
+            return ids, np.zeros(0)
+        unique, counts = np.unique(ids, return_counts=True)
+        x = (1.0 + np.log(counts)) * self.idf[unique]  # sublinear tf, as trained
+        x /= np.sqrt(x @ x)
+        return unique, x
+
+    def probabilities(self, ids: np.ndarray) -> np.ndarray:
+        return self._probabilities(*self.vector(ids))
+
+    def _probabilities(self, unique: np.ndarray, x: np.ndarray) -> np.ndarray:
+        scores = self.bias if unique.size == 0 else x @ self.weights[unique] + self.bias
         exp = np.exp(scores - scores.max())
         return exp / exp.sum()
 
     def detect(self, messages: list[dict[str, Any]]) -> Detection:
-        probabilities = self.probabilities(self.ids(parts(messages)))
+        unique, x = self.vector(self.ids(parts(messages)))
+        probabilities = self._probabilities(unique, x)
         best = int(probabilities.argmax())
-        return Detection(self.labels[best], round(float(probabilities[best]), 3))
+        task_type = self.labels[best]
+        # The cluster reuses the vector just computed: one gather and a (k,) product more.
+        cluster = clusters.assign(task_type, unique, x) if clusters is not None and unique.size else None
+        return Detection(task_type, round(float(probabilities[best]), 3), cluster)
 
 
 _classifier = Classifier(ARTIFACT)
 assert _classifier.labels == TASK_TYPES, (
     "detector.npz was trained for other task types; run make train-classifier"
 )
+clusters = clustering.load(_classifier.index, TASK_TYPES, _classifier.fingerprint)
 
 
 def detect(messages: list[dict[str, Any]]) -> Detection:

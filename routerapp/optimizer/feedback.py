@@ -19,7 +19,7 @@ from routerapp import errors
 from routerapp.models import OptimizerPattern, QueryRecord
 from routerapp.observability.writer import writer
 from routerapp.optimizer.learning import publish_rescore
-from routerapp.optimizer.patterns import pattern_key
+from routerapp.optimizer.patterns import patterns_of
 
 MAX_COMMENT_CHARS = 4000
 
@@ -79,12 +79,17 @@ def _find(request_id: str, api_key_id: int | None) -> QueryRecord:
 
 
 def rescore(record: QueryRecord, before: float | None, *, feedback: bool = False) -> None:
-    """The answer's effective score changed from `before`: move its pattern row and every snapshot."""
+    """The answer's effective score changed from `before`: move its pattern rows (task type and
+    cluster) and every snapshot."""
     after = record.effective_score
     deployment_id = record.deployment_id
     if after is None or deployment_id is None or not record.task_type or after == before:
         return
-    pattern = pattern_key(record.task_type)
+    for pattern in patterns_of(record.task_type, record.task_cluster):
+        _rescore_row(pattern, deployment_id, before, after, feedback=feedback)
+
+
+def _rescore_row(pattern: str, deployment_id: int, before: float | None, after: float, *, feedback: bool) -> None:
     row, _ = OptimizerPattern.objects.select_for_update().get_or_create(
         pattern=pattern, deployment_id=deployment_id
     )

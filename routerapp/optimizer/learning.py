@@ -32,7 +32,7 @@ from django.db.models import Count, Max
 
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer import detect, quality
-from routerapp.optimizer.patterns import PatternStore, pattern_key
+from routerapp.optimizer.patterns import PatternStore, patterns_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,12 @@ def event_key(seq: int) -> str:
     return f"learning:event:{seq}"
 
 
-def task_type_of(request: Any) -> str:
-    """The request's task type: what route() detected (`request.task`), else detected here."""
+def detection_of(request: Any) -> detect.Detection:
+    """The request's task type and cluster: what route() detected (`request.task`), else detected here."""
     task = getattr(request, "task", None)
     if task is not None:
-        return task.task_type
-    return detect.detect(request.messages).task_type
+        return task
+    return detect.detect(request.messages)
 
 
 def learns_from(group: Any) -> bool:
@@ -210,9 +210,10 @@ def publish_snapshot(built_at: float) -> None:
 
 
 def prepare(draft: RecordDraft, request: Any, group: Any) -> None:
-    """Before routing: note the task type of a request whose answer will be scored."""
+    """Before routing: note the task type and cluster of a request whose answer will be scored."""
     if learns_from(group):
-        draft.task_type = task_type_of(request)
+        detection = detection_of(request)
+        draft.task_type, draft.task_cluster = detection.task_type, detection.cluster
 
 
 def score_answer(
@@ -231,13 +232,14 @@ def score_answer(
     assessment = quality.assess(draft.task_type, request.messages, answer, finish_reason)
     draft.quality_score = assessment.score
     draft.quality_problems = assessment.problems
-    live.observe(
-        pattern_key(draft.task_type),
-        deployment_id,
-        quality=assessment.score,
-        latency_ms=latency_ms,
-        cost_usd=draft.cost_usd,
-        completion_tokens=float(draft.completion_tokens),
-    )
+    for pattern in patterns_of(draft.task_type, draft.task_cluster):
+        live.observe(
+            pattern,
+            deployment_id,
+            quality=assessment.score,
+            latency_ms=latency_ms,
+            cost_usd=draft.cost_usd,
+            completion_tokens=float(draft.completion_tokens),
+        )
     if group.judge_model and group.judge_sample_rate > 0 and random.random() < group.judge_sample_rate:
         draft.judge_pending = True

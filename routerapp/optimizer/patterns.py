@@ -4,7 +4,8 @@ Pure data, no I/O. Live routing keeps one store per process (routerapp.optimizer
 offline replay one per pass (routerapp.optimizer.replay); both feed it through `observe` and read
 it through the chooser (routerapp.optimizer.chooser), so replay measures the code that routes.
 
-A pattern is a kind of query (`task:code`); an arm is one choice for it (a deployment id live, a
+A pattern is a kind of query: a task type (`task:code`) or a prompt cluster within one
+(`cluster:3`, routerapp.optimizer.clusters); every answer teaches both. An arm is one choice for it (a deployment id live, a
 model name in replay). The statistics are discounted: every answer scored for a pattern multiplies
 what its arms knew before by GAMMA, so the store remembers about 1 / (1 − GAMMA) answers per
 pattern. That is what lets it notice change: a deployment that got worse loses its record within
@@ -18,10 +19,22 @@ from dataclasses import dataclass, field
 
 # 0.995: a memory of ~200 answers per pattern.
 GAMMA = 0.995
+# How many answers the task type's record counts for in a cluster's (see PatternStore.view).
+BACKOFF_ANSWERS = 8.0
 
 
 def pattern_key(task_type: str) -> str:
     return f"task:{task_type or 'unknown'}"
+
+
+def cluster_key(cluster: int | None) -> str | None:
+    return None if cluster is None else f"cluster:{cluster}"
+
+
+def patterns_of(task_type: str, cluster: int | None) -> list[str]:
+    """The patterns an answer teaches: its task type's, and its cluster's when it has one."""
+    key = cluster_key(cluster)
+    return [pattern_key(task_type)] if key is None else [pattern_key(task_type), key]
 
 
 @dataclass(slots=True)
@@ -142,6 +155,35 @@ class PatternStore:
             arm.latency_ms, arm.latency_n = latency_ms_mean * n, n
         else:
             arm.latency_ms = arm.latency_n = 0.0
+
+    def view(self, pattern: str, key: Hashable, backoff: str | None = None) -> Arm:
+        """The arm the chooser reads: the pattern's own, plus, when `backoff` names a coarser
+        pattern (the cluster's task type), that pattern's arm weighted as at most BACKOFF_ANSWERS
+        answers.
+
+        Why a blend rather than a switch at some count: a cluster nobody has routed yet starts from
+        what its task type knows instead of from nothing (no blind exploration of every cluster),
+        and as its own answers build up they outweigh the type's few pseudo-answers, so a cluster
+        that differs from its type wins after about BACKOFF_ANSWERS of its own. A hard threshold
+        would jump between two estimates at one count and explore again from zero above it.
+        """
+        own = self.arm(pattern, key)
+        if backoff is None or backoff == pattern:
+            return own
+        coarse = self.arm(backoff, key)
+        if coarse.n <= 1e-9:
+            return own
+        w = min(coarse.n, BACKOFF_ANSWERS) / coarse.n
+        blended = Arm(
+            n=own.n + coarse.n * w,
+            quality=own.quality + coarse.quality * w,
+            latency_ms=own.latency_ms + coarse.latency_ms * w,
+            latency_n=own.latency_n + coarse.latency_n * w,
+            cost_usd=own.cost_usd + coarse.cost_usd * w,
+            completion_tokens=own.completion_tokens + coarse.completion_tokens * w,
+            step=own.step,
+        )
+        return blended
 
     def items(self) -> Iterator[tuple[str, Hashable, Arm]]:
         for name, p in self.patterns.items():

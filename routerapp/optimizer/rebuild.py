@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from routerapp.models import Attempt, Deployment, OptimizerPattern, QueryRecord
 from routerapp.optimizer.learning import publish_snapshot
-from routerapp.optimizer.patterns import pattern_key
+from routerapp.optimizer.patterns import patterns_of
 
 # Hourly points kept per row: two weeks.
 TIMELINE_POINTS = 24 * 14
@@ -57,6 +57,7 @@ def rebuild_patterns(window: int | None = None) -> RebuildSummary:
         .values_list(
             "id",
             "task_type",
+            "task_cluster",
             "deployment_id",
             "quality_score",
             "judge_score",
@@ -69,17 +70,21 @@ def rebuild_patterns(window: int | None = None) -> RebuildSummary:
     sums: dict[tuple[str, int], _Sums] = defaultdict(_Sums)
     per_pattern: dict[str, int] = defaultdict(int)
     first_id = None
-    for rid, task, dep, q, judge, fb, latency, cost, tokens in scored:
+    records = 0
+    for rid, task, cluster, dep, q, judge, fb, latency, cost, tokens in scored:
         first_id = rid
-        s = sums[(pattern_key(task), dep)]
-        s.count += 1
-        s.quality += next(v for v in (fb, judge, q) if v is not None)
-        s.latency_ms += latency
-        s.cost_usd += cost
-        s.completion_tokens += tokens
-        s.feedback += fb is not None
-        per_pattern[pattern_key(task)] += 1
-    summary = RebuildSummary(records=sum(per_pattern.values()), patterns=set(per_pattern))
+        records += 1
+        # Each answer counts for its task type and for its cluster (a finer pattern within it).
+        for pattern in patterns_of(task, cluster):
+            s = sums[(pattern, dep)]
+            s.count += 1
+            s.quality += next(v for v in (fb, judge, q) if v is not None)
+            s.latency_ms += latency
+            s.cost_usd += cost
+            s.completion_tokens += tokens
+            s.feedback += fb is not None
+            per_pattern[pattern] += 1
+    summary = RebuildSummary(records=records, patterns=set(per_pattern))
     if first_id is None:
         return summary
     success = _success_rates(first_id)
@@ -138,10 +143,15 @@ def _success_rates(first_id: int) -> dict[tuple[str, int], float]:
     counts = (
         Attempt.objects.filter(query_id__gte=first_id, deployment__isnull=False)
         .exclude(query__task_type="")
-        .values_list("query__task_type", "deployment_id")
+        .values_list("query__task_type", "query__task_cluster", "deployment_id")
         .annotate(total=Count("id"), ok=Count("id", filter=Q(status="ok")))
     )
-    return {(pattern_key(task), dep): ok / total for task, dep, total, ok in counts if total}
+    totals: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for task, cluster, dep, total, ok in counts:
+        for pattern in patterns_of(task, cluster):
+            totals[(pattern, dep)][0] += total
+            totals[(pattern, dep)][1] += ok
+    return {key: ok / total for key, (total, ok) in totals.items() if total}
 
 
 def _with_point(timeline: list, point: list) -> list:

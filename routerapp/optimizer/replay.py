@@ -25,7 +25,7 @@ import orjson
 
 from routerapp.optimizer import detect
 from routerapp.optimizer.chooser import Option, rank
-from routerapp.optimizer.patterns import PatternStore, pattern_key
+from routerapp.optimizer.patterns import PatternStore, cluster_key, pattern_key, patterns_of
 
 DEFAULT_COST_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -44,8 +44,13 @@ class Outcome:
 @dataclass(slots=True, frozen=True)
 class Prompt:
     id: str
-    pattern: str
+    pattern: str  # the task type's
     results: dict[str, Outcome]
+    cluster: int | None = None
+
+    @property
+    def patterns(self) -> list[str]:
+        return patterns_of(self.pattern.removeprefix("task:"), self.cluster)
 
 
 @dataclass(slots=True)
@@ -113,8 +118,13 @@ def _prompt(line: bytes, where: str) -> Prompt:
         if latency is not None and (not _number(latency) or latency < 0):
             raise WorkloadError(f"{where}: results.{model}.latency_ms must be a number ≥ 0")
         outcomes[str(model)] = Outcome(float(score), float(cost), None if latency is None else float(latency))
-    pattern = pattern_key(detect.detect(messages).task_type)
-    return Prompt(id=str(item.get("id", where)), pattern=pattern, results=outcomes)
+    detection = detect.detect(messages)
+    return Prompt(
+        id=str(item.get("id", where)),
+        pattern=pattern_key(detection.task_type),
+        results=outcomes,
+        cluster=detection.cluster,
+    )
 
 
 def _number(value: Any) -> TypeGuard[float]:
@@ -122,9 +132,17 @@ def _number(value: Any) -> TypeGuard[float]:
 
 
 def replay_pass(
-    prompts: list[Prompt], cost_weight: float, *, latency_weight: float = 0.0, seed: int = 0
+    prompts: list[Prompt],
+    cost_weight: float,
+    *,
+    latency_weight: float = 0.0,
+    seed: int = 0,
+    clusters: bool = True,
 ) -> Point:
-    """One pass from an empty pattern store: choose, see the chosen model's score, learn."""
+    """One pass from an empty pattern store: choose, see the chosen model's score, learn.
+
+    As live routing does: by the prompt's cluster backed off to its task type, and every answer
+    teaches both (`clusters=False`: by task type alone, to measure what the clusters add)."""
     store = PatternStore()
     rng = random.Random(seed)
     scores: list[float] = []
@@ -132,18 +150,26 @@ def replay_pass(
     chosen: Counter[str] = Counter()
     for prompt in prompts:
         options = [Option(model, outcome.cost_usd) for model, outcome in prompt.results.items()]
+        pattern = (cluster_key(prompt.cluster) if clusters else None) or prompt.pattern
         best = rank(
-            store, prompt.pattern, options, cost_weight=cost_weight, latency_weight=latency_weight, rng=rng
+            store,
+            pattern,
+            options,
+            cost_weight=cost_weight,
+            latency_weight=latency_weight,
+            rng=rng,
+            backoff=prompt.pattern,
         )[0]
         model = str(best.key)  # the options above are keyed by model name
         outcome = prompt.results[model]
-        store.observe(
-            prompt.pattern,
-            model,
-            quality=outcome.score,
-            latency_ms=outcome.latency_ms,
-            cost_usd=outcome.cost_usd,
-        )
+        for learned in prompt.patterns if clusters else [prompt.pattern]:
+            store.observe(
+                learned,
+                model,
+                quality=outcome.score,
+                latency_ms=outcome.latency_ms,
+                cost_usd=outcome.cost_usd,
+            )
         scores.append(outcome.score)
         costs.append(outcome.cost_usd)
         chosen[model] += 1
@@ -188,11 +214,15 @@ def _summary(scores: list[float], costs: list[float]) -> dict[str, Any]:
 
 
 def replay(
-    prompts: list[Prompt], cost_weights: tuple[float, ...] = DEFAULT_COST_WEIGHTS, *, seed: int = 0
+    prompts: list[Prompt],
+    cost_weights: tuple[float, ...] = DEFAULT_COST_WEIGHTS,
+    *,
+    seed: int = 0,
+    clusters: bool = True,
 ) -> dict[str, Any]:
     """What `manage.py replay --json` prints."""
     return {
-        "points": [replay_pass(prompts, w, seed=seed).as_dict() for w in cost_weights],
+        "points": [replay_pass(prompts, w, seed=seed, clusters=clusters).as_dict() for w in cost_weights],
         "baselines": baselines(prompts),
     }
 

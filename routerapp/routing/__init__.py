@@ -149,6 +149,7 @@ async def route(
         # Once per request, before deployments are chosen: strategies read it from the request.
         request.task = detect(request.messages)
         draft.task_type, draft.task_confidence = request.task.task_type, request.task.confidence
+        draft.task_cluster = request.task.cluster
         if ensemble is not None:
             # Members are routed by route() itself, passed in so ensembling needs no import of it.
             return await ensembling.answer(

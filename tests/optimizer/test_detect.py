@@ -60,7 +60,7 @@ def test_it_detects_the_task_type_of_clear_prompts(prompt: str, expected: str) -
 
 def test_a_detection_is_a_frozen_value() -> None:
     detection = detect(user("Write a poem about the sea"))
-    assert detection == Detection("creative", detection.confidence)
+    assert detection == Detection("creative", detection.confidence, detection.cluster)
     with pytest.raises(dataclasses.FrozenInstanceError):
         detection.task_type = "qa"  # type: ignore[misc]
 

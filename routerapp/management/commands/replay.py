@@ -36,16 +36,29 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--plot", metavar="FILE.png", help="draw the cost–quality curve")
         parser.add_argument("--seed", type=int, default=0, help="of the sampling (default 0)")
+        parser.add_argument(
+            "--no-clusters",
+            action="store_true",
+            help="learn per task type only (to compare with prompt clusters, the default)",
+        )
 
     def handle(
-        self, *args, workload: str, cost_weights: str, json: bool, plot: str | None, seed: int, **options
+        self,
+        *args,
+        workload: str,
+        cost_weights: str,
+        json: bool,
+        plot: str | None,
+        seed: int,
+        no_clusters: bool,
+        **options,
     ):
         weights = parse_cost_weights(cost_weights)
         try:
             prompts = replay.read_workload(workload)
         except replay.WorkloadError as exc:
             raise CommandError(str(exc)) from None
-        report = replay.replay(prompts, weights, seed=seed)
+        report = replay.replay(prompts, weights, seed=seed, clusters=not no_clusters)
         if plot:
             replay.plot(report, plot)
         if json:

@@ -2,7 +2,8 @@
 
 What "best" means is routerapp.optimizer.chooser's objective, with λ = the model's `cost_weight`
 and μ = its `latency_weight`; what is known of each deployment is this process's pattern snapshot
-(routerapp.optimizer.learning.live), for the request's task type. No database, no network.
+(routerapp.optimizer.learning.live), for the request's prompt cluster backed off to its task type
+(PatternStore.view). No database, no network.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 from routerapp.optimizer.chooser import Option, rank
-from routerapp.optimizer.learning import live, task_type_of
-from routerapp.optimizer.patterns import Arm, pattern_key
+from routerapp.optimizer.learning import detection_of, live
+from routerapp.optimizer.patterns import Arm, cluster_key, pattern_key
 from routerapp.pricing import MTOK, price_per_mtok
 from routerapp.routing.strategies.base import Selection, Strategy
 
@@ -43,13 +44,20 @@ class Learned(Strategy):
         if len(candidates) == 1:
             return candidates
         store = live.snapshot()
-        pattern = pattern_key(task_type_of(selection.request))
+        detection = detection_of(selection.request)
+        task = pattern_key(detection.task_type)
+        pattern = cluster_key(detection.cluster) or task
         options = [
-            Option(d.id, expected_cost_usd(d, selection, store.arm(pattern, d.id))) for d in candidates
+            Option(d.id, expected_cost_usd(d, selection, store.view(pattern, d.id, task))) for d in candidates
         ]
         group = selection.group
         ranked = rank(
-            store, pattern, options, cost_weight=group.cost_weight, latency_weight=group.latency_weight
+            store,
+            pattern,
+            options,
+            cost_weight=group.cost_weight,
+            latency_weight=group.latency_weight,
+            backoff=task,
         )
         by_id: dict[Hashable, DeploymentInfo] = {d.id: d for d in candidates}
         return [by_id[r.key] for r in ranked]
