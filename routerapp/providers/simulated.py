@@ -25,8 +25,9 @@ value replaces the provider-wide one rather than merging with it):
   stream_fail_after    cut streams after this many content chunks (or at the end if shorter) ...
   stream_fail_rate     ... with this probability per attempt (default 1 when stream_fail_after is set)
   seed 0               (the request's own `seed` parameter, when given, is part of every draw too)
-  quality 0.8          a float or {task_type: q, "default": q}: the chance that an answer is "good"
-                       (task types as routerapp.optimizer.detect names them; route() detects the
+  quality 0.8          a float or {task_type: q, "cluster:<n>": q, "default": q}: the chance that an
+                       answer is "good" (task types and prompt clusters as routerapp.optimizer.detect
+                       names them; a cluster's entry wins over its type's; route() detects the
                        request's, a request built without route() counts as "qa")
   context_window 8192  prompts estimated above it raise ContextWindowExceededError
   content_filter []    words that make a request raise ContentPolicyError
@@ -239,7 +240,8 @@ class SimulatedAdapter(Adapter):
             conversation += f"\x1dseed={request.params['seed']}"
         # route() detects the task type of every request; a request built by hand may not carry one.
         task = request.task.task_type if request.task is not None else "qa"
-        quality = _quality(options.get("quality"), task)
+        cluster = request.task.cluster if request.task is not None else None
+        quality = _quality(options.get("quality"), task, cluster)
         good = _rng(seed, upstream_model, conversation, "quality").random() < quality
         prompt = _last_user_text(request.messages)
         system = " ".join(
@@ -331,8 +333,11 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
-def _quality(option: Any, task: str) -> float:
-    value = option.get(task, option.get("default", 0.8)) if isinstance(option, dict) else option
+def _quality(option: Any, task: str, cluster: int | None = None) -> float:
+    if isinstance(option, dict):
+        value = option.get(f"cluster:{cluster}", option.get(task, option.get("default", 0.8)))
+    else:
+        value = option
     return min(1.0, max(0.0, float(0.8 if value is None else value)))
 
 
