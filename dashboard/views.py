@@ -240,7 +240,7 @@ def _bar(
 @require_GET
 @staff_member_required
 def patterns(request: HtmxHttpRequest) -> HttpResponse:
-    """What learned routing knows: per model name and task type, which deployment wins."""
+    """What learned routing knows: per model name, task type and prompt cluster, which deployment wins."""
     model = request.GET.get("model") or None
     return _page(
         request,

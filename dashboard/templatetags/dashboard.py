@@ -13,6 +13,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from routerapp.optimizer.detect import cluster_label
 from routerapp.providers.redact import redact
 
 register = template.Library()
@@ -21,6 +22,12 @@ PALETTE = ["#2563eb", "#db2777", "#16a34a", "#ea580c", "#7c3aed", "#0891b2", "#c
 
 
 # Numbers.
+
+
+@register.filter(name="cluster_label")
+def cluster_label_filter(cluster: int | None) -> str:
+    """A prompt cluster's id with its task type and top terms."""
+    return "–" if cluster is None else f"{cluster} · {cluster_label(cluster)}"
 
 
 @register.filter

@@ -189,6 +189,7 @@ class FeedbackOut(Schema):
     score: float
     comment: str
     task_type: str
+    task_cluster: int | None
     quality_score: float | None
     judge_score: float | None
 
@@ -206,6 +207,7 @@ def post_feedback(request: HttpRequest, request_id: str, payload: FeedbackIn):
         "score": record.feedback_score,
         "comment": record.feedback_comment,
         "task_type": record.task_type,
+        "task_cluster": record.task_cluster,
         "quality_score": record.quality_score,
         "judge_score": record.judge_score,
     }

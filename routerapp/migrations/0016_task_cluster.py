@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('routerapp', '0015_seal_provider_headers'),
+        ("routerapp", "0015_seal_provider_headers"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='queryrecord',
-            name='task_cluster',
+            model_name="queryrecord",
+            name="task_cluster",
             field=models.SmallIntegerField(blank=True, null=True),
         ),
     ]

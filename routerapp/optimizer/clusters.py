@@ -99,13 +99,3 @@ def load(index: dict[str, int], task_types: tuple[str, ...], detector_fingerprin
         )
         return None
     return clusters
-
-
-def cluster_label(cluster: int | None) -> str:
-    """A human name for a cluster id, for the dashboard and the records: 'code: sql, select, join'."""
-    from routerapp.optimizer.detect import clusters  # detect loads them with the detector
-
-    if cluster is None or clusters is None or not 0 <= cluster < len(clusters.info):
-        return f"cluster {cluster}"
-    info = clusters.info[cluster]
-    return f"{info.task_type}: {info.label}"

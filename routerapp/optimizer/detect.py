@@ -166,6 +166,14 @@ assert _classifier.labels == TASK_TYPES, (
 clusters = clustering.load(_classifier.index, TASK_TYPES, _classifier.fingerprint)
 
 
+def cluster_label(cluster: int | None) -> str:
+    """A human name for a cluster id: its task type and top terms ('code: sql, select, join')."""
+    if cluster is None or clusters is None or not 0 <= cluster < len(clusters.info):
+        return f"cluster {cluster}"
+    info = clusters.info[cluster]
+    return f"{info.task_type}: {info.label}"
+
+
 def detect(messages: list[dict[str, Any]]) -> Detection:
     """The task type of the conversation's latest user turn, and how sure the model is (0-1)."""
     return _classifier.detect(messages)

@@ -89,7 +89,9 @@ def rescore(record: QueryRecord, before: float | None, *, feedback: bool = False
         _rescore_row(pattern, deployment_id, before, after, feedback=feedback)
 
 
-def _rescore_row(pattern: str, deployment_id: int, before: float | None, after: float, *, feedback: bool) -> None:
+def _rescore_row(
+    pattern: str, deployment_id: int, before: float | None, after: float, *, feedback: bool
+) -> None:
     row, _ = OptimizerPattern.objects.select_for_update().get_or_create(
         pattern=pattern, deployment_id=deployment_id
     )

@@ -1,5 +1,6 @@
-"""The learned patterns as people read them: per model name and task type, which deployment wins,
-by how much, and how the router's choice moved over time (the dashboard's Patterns page).
+"""The learned patterns as people read them: per model name, task type and prompt cluster, which
+deployment wins, by how much, and how the router's choice moved over time (the dashboard's Patterns
+page). A task type's board comes first, then those of its clusters, labelled by their top terms.
 
 "Wins" uses the objective `strategy: learned` ranks by (routerapp.optimizer.chooser), on the
 rows' means: quality − λ × cost / the dearest deployment's − μ × latency / the slowest's.
@@ -11,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from routerapp.models import OptimizerPattern
+from routerapp.optimizer import detect
 
 
 @dataclass
@@ -29,6 +31,29 @@ class PatternBoard:
     hours: list[str]
     # (hour, label of the deployment that served most of the pattern's answers that hour), when it changed.
     changes: list[tuple[str, str]]
+
+    @property
+    def cluster(self) -> int | None:
+        kind, _, name = self.pattern.partition(":")
+        return int(name) if kind == "cluster" and name.isdigit() else None
+
+    @property
+    def task_type(self) -> str:
+        """The task type the pattern is, or its cluster belongs to ('' for a cluster unknown to the
+        shipped clusters: rows of an older clustering)."""
+        if self.cluster is None:
+            return self.pattern.removeprefix("task:")
+        info = detect.clusters.info if detect.clusters is not None else ()
+        return info[self.cluster].task_type if self.cluster < len(info) else ""
+
+    @property
+    def title(self) -> str:
+        if self.cluster is None:
+            return f"task type {self.task_type}"
+        info = detect.clusters.info if detect.clusters is not None else ()
+        if self.cluster >= len(info):
+            return f"cluster {self.cluster} (not in the shipped clusters)"
+        return f"{self.task_type} · cluster {self.cluster}: {info[self.cluster].label}"
 
     @property
     def winner(self) -> PatternRow:
@@ -53,9 +78,10 @@ def pattern_boards(model: str | None = None) -> list[PatternBoard]:
     grouped: dict[tuple[str, str], list[OptimizerPattern]] = defaultdict(list)
     for row in rows:
         grouped[(row.deployment.model_group.name, row.pattern)].append(row)
-    return [
-        _board(model_name, pattern, members) for (model_name, pattern), members in sorted(grouped.items())
-    ]
+    boards = [_board(model_name, pattern, members) for (model_name, pattern), members in grouped.items()]
+    # Per model: each task type, then its clusters in order.
+    boards.sort(key=lambda b: (b.model, b.task_type, b.cluster is not None, b.cluster or 0))
+    return boards
 
 
 def _board(model: str, pattern: str, members: list[OptimizerPattern]) -> PatternBoard:

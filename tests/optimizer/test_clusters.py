@@ -70,7 +70,7 @@ def test_a_cluster_belongs_to_the_detected_task_type():
 
 def test_two_prompt_families_of_one_task_type_land_in_different_clusters():
     assert family_cluster(poem) != family_cluster(email)
-    assert "creative" in clustering.cluster_label(family_cluster(poem))
+    assert "creative" in detection.cluster_label(family_cluster(poem))
 
 
 @pytest.fixture
@@ -85,7 +85,9 @@ def by_family(live_url):
     clerk = create_provider(
         name="clerk", kind="simulated", options={**options, "quality": {poems: 0.0, emails: 1.0}}
     )
-    return create_model("auto", [(poet, "m", PRICE), (clerk, "m", PRICE)], strategy="learned", cost_weight=0.0)
+    return create_model(
+        "auto", [(poet, "m", PRICE), (clerk, "m", PRICE)], strategy="learned", cost_weight=0.0
+    )
 
 
 def ask(client, text: str) -> tuple[str, str]:
@@ -121,7 +123,10 @@ def test_learned_routes_two_families_of_one_type_to_different_deployments(by_fam
     assert chosen["email"][-15:].count("clerk/m") >= 13, chosen["email"]
     flush_history()
     record = QueryRecord.objects.filter(deployment__provider__name="poet").order_by("-id").first()
-    assert record.task_type == "creative" and record.task_cluster in (family_cluster(poem), family_cluster(email))
+    assert record.task_type == "creative" and record.task_cluster in (
+        family_cluster(poem),
+        family_cluster(email),
+    )
 
 
 def test_feedback_through_the_api_moves_the_cluster_pattern(by_family, client_for, live_url):
@@ -141,6 +146,7 @@ def test_feedback_through_the_api_moves_the_cluster_pattern(by_family, client_fo
         json={"score": 1.0 - before},
     )
     assert response.status_code == 200, response.text
+    assert response.json()["task_cluster"] == record.task_cluster
     row.refresh_from_db()
     assert (row.count, row.quality_mean, row.feedback_count) == (1, 1.0 - before, 1)
     arm = live.snapshot().arm(pattern, record.deployment_id)

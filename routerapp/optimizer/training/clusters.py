@@ -122,7 +122,10 @@ def fit(output: Path = ARTIFACT) -> dict:
     return {
         "clusters": len(centroids),
         "per_task": chosen,
-        "labels": [f"{i} {t}: {label} ({n})" for i, (t, label, n) in enumerate(zip(cluster_task, labels, sizes))],
+        "labels": [
+            f"{i} {t}: {label} ({n})"
+            for i, (t, label, n) in enumerate(zip(cluster_task, labels, sizes, strict=True))
+        ],
         "bytes": output.stat().st_size,
     }
 
