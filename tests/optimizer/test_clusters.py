@@ -58,7 +58,7 @@ def test_the_same_prompt_always_gets_the_same_cluster():
     assert all(detect(prompt).cluster == first for _ in range(5))
     # A fresh load of the artifact assigns it the same way.
     again = clustering.Clusters(clustering.ARTIFACT, detection._classifier.index, detection.TASK_TYPES)
-    unique, x = detection._classifier.vector(detection.features(prompt))
+    unique, x = detection._classifier.vector(detection._classifier.ids(detection.parts(prompt)))
     assert again.assign(detect(prompt).task_type, unique, x) == first
 
 

@@ -45,8 +45,7 @@ def vectors(classifier: Classifier, conversations: list) -> sp.csr_matrix:
     """The detector's vector of each conversation, as detect() computes it."""
     rows, cols, vals = [], [], []
     for r, (messages, _) in enumerate(conversations):
-        feats = features(messages)
-        unique, x = classifier.vector(feats)
+        unique, x = classifier.vector(classifier.ids_of_features(features(messages)))
         rows.append(np.full(len(unique), r))
         cols.append(unique)
         vals.append(x)
