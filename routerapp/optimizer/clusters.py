@@ -64,23 +64,25 @@ class Clusters:
             if (i := index.get(feature)) is not None:
                 self.rows[i] = row
         self.centroids = centroids
-        # Per task type, the cluster ids that belong to it.
-        self.by_task = {
-            t: np.array([c.id for c in self.info if c.task_type == t], dtype=np.int64) for t in task_types
-        }
+        # Per task type, the ids of its clusters and their centroid columns, contiguous (one gather).
+        self.by_task: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for t in task_types:
+            ids = np.array([c.id for c in self.info if c.task_type == t], dtype=np.int64)
+            self.by_task[t] = (ids, np.ascontiguousarray(centroids[:, ids]))
 
     def assign(self, task_type: str, unique: np.ndarray, x: np.ndarray) -> int | None:
         """The nearest (by cosine) of the task type's clusters; None when the prompt shares no
         feature with them or the type has none."""
-        candidates = self.by_task.get(task_type)
-        if candidates is None or candidates.size == 0:
+        found = self.by_task.get(task_type)
+        if found is None or found[0].size == 0:
             return None
+        ids, centroids = found
         rows = self.rows[unique]
         known = rows >= 0
         if not known.any():
             return None
-        scores = x[known] @ self.centroids[rows[known]][:, candidates]
-        return int(candidates[int(scores.argmax())])
+        scores = x[known] @ centroids[rows[known]]
+        return int(ids[int(scores.argmax())])
 
 
 def load(index: dict[str, int], task_types: tuple[str, ...], detector_fingerprint: str) -> Clusters | None:
