@@ -58,3 +58,25 @@ def test_rank_trades_quality_against_relative_cost():
     ranked = rank(store, "p", options, cost_weight=0.5, rng=rng)
     assert ranked[-1].relative_cost == 1.0 and ranked[0].relative_cost == pytest.approx(0.1)
     assert expected_quality(store.arm("p", "dear")) == pytest.approx(0.95, abs=0.02)
+
+
+def test_a_cluster_backs_off_to_its_task_type_until_it_has_answers_of_its_own():
+    from routerapp.optimizer.patterns import BACKOFF_ANSWERS
+
+    store = PatternStore(gamma=1.0)
+    for _ in range(100):
+        store.observe("task:creative", "a", quality=0.9)
+    # A cluster nobody routed yet: its view is the task type's mean, worth BACKOFF_ANSWERS answers.
+    fresh = store.view("cluster:3", "a", "task:creative")
+    assert fresh.n == pytest.approx(BACKOFF_ANSWERS) and fresh.mean_quality == pytest.approx(0.9)
+    assert store.arm("cluster:3", "a").n == 0  # the view changed nothing stored
+    # Its own answers, worse than the type's, soon outweigh the type's.
+    for _ in range(40):
+        store.observe("cluster:3", "a", quality=0.1)
+    seen = store.view("cluster:3", "a", "task:creative")
+    assert seen.n == pytest.approx(40 + BACKOFF_ANSWERS)
+    assert seen.mean_quality == pytest.approx((40 * 0.1 + BACKOFF_ANSWERS * 0.9) / (40 + BACKOFF_ANSWERS))
+    assert seen.mean_quality < 0.25
+    # Without a coarser pattern, or backing off to itself, the view is the arm.
+    assert store.view("task:creative", "a", None) is store.arm("task:creative", "a")
+    assert store.view("task:creative", "a", "task:creative") is store.arm("task:creative", "a")
