@@ -9,7 +9,7 @@ from ninja import Router, Schema
 
 from routerapp import errors
 from routerapp.api.auth import ClientKey, StaffSession
-from routerapp.optimizer.detect import as_messages, detect
+from routerapp.optimizer.detect import as_messages, cluster_label, detect
 from routerapp.optimizer.plan import prepare
 from routerapp.providers.base import ChatRequest
 from routerapp.routing.table import GroupInfo, KeyInfo, tables
@@ -30,6 +30,9 @@ class AnalyzeIn(Schema):
 class AnalyzeOut(Schema):
     task_type: str
     confidence: float
+    # The prompt cluster within the task type (learned routing's finer pattern) and its label.
+    cluster: int | None
+    cluster_label: str | None
     model: str | None
     strategies: list[str]
     optimizations: dict[str, Any]
@@ -40,7 +43,7 @@ class AnalyzeOut(Schema):
 
 @router.post("/optimizer/analyze", response=AnalyzeOut)
 async def analyze(request: HttpRequest, payload: AnalyzeIn):
-    """The task type and confidence, the strategies in force for this key, model and switches, and
+    """The task type, confidence and prompt cluster, the strategies in force for this key, model and switches, and
     the request as it would be sent (messages and parameters) after them."""
     item = payload.dict(exclude_none=True)
     try:
@@ -65,6 +68,8 @@ async def analyze(request: HttpRequest, payload: AnalyzeIn):
     return {
         "task_type": chat.task.task_type,
         "confidence": chat.task.confidence,
+        "cluster": chat.task.cluster,
+        "cluster_label": None if chat.task.cluster is None else cluster_label(chat.task.cluster),
         "model": payload.model,
         "strategies": sorted(plan.strategies),
         "optimizations": plan.applied,

@@ -237,6 +237,10 @@ def test_analyze_reports_the_task_type_and_what_would_apply(up, upstream, live_u
     assert reply.status_code == 200, reply.text
     data = reply.json()
     assert data["task_type"] == "math" and 0 < data["confidence"] <= 1
+    from routerapp.optimizer.detect import detect
+
+    cluster = detect([{"role": "user", "content": "What is 17 * 23?"}]).cluster
+    assert data["cluster"] == cluster and data["cluster_label"].startswith("math: ")
     assert data["strategies"] == ["cache", "instructions", "params"]
     assert data["params"] == {"temperature": 0.0, "max_tokens": 300} and data["cacheable"] is True
     assert data["messages"][0]["role"] == "system"
