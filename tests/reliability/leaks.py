@@ -5,19 +5,42 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 
 from tests.conftest import LiveServer
 
+# PostgreSQL's and Redis's ports: connections to them belong to Django's per-thread database
+# connections and the cache's pools, which grow with the threads a loaded process starts, up to
+# their bound. What a request could leak is a connection of its own: to a client or an upstream.
+STORE_PORTS = frozenset({5432, 6379})
+
+
+def _store_inodes() -> set[str]:
+    """Inodes of this machine's TCP sockets connected to a database or cache port."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) in STORE_PORTS:
+                inodes.add(fields[9])
+    return inodes
+
 
 def open_sockets(pid: int | str = "self") -> int:
-    """Sockets among the process's open file descriptors."""
+    """Sockets among the process's open file descriptors, but those to the database and the cache."""
+    stores = _store_inodes()
     count = 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
-                count += 1
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
-            pass  # closed while we looked
+            continue  # closed while we looked
+        if link.startswith("socket:") and link[len("socket:[") : -1] not in stores:
+            count += 1
     return count
 
 

@@ -150,9 +150,7 @@ def test_the_matrix_leaves_no_socket_or_task_behind_and_the_server_keeps_serving
     sockets, tasks = settled(open_sockets, 0, timeout=1), settled(live_tasks, 0, timeout=1)
     for _ in range(3):
         round_of_faults()
-    # One socket of slack: a pool (PostgreSQL, Redis) may open one more connection the first time two
-    # threads want one at once. A leak grows with every round: three rounds leave three or more.
-    assert settled(open_sockets, sockets) <= sockets + 1
+    assert settled(open_sockets, sockets) <= sockets  # database and cache connections not counted
     assert settled(live_tasks, tasks) <= tasks
     assert ask(live_url, key, "backup").status_code == 200
     assert len(records()) == 4 * len(FAULTS) + 1
