@@ -69,7 +69,6 @@ def freeze_startup_objects() -> None:
     router's max latency. Frozen, they are skipped and a full pass only sees recent objects.
     """
     import_module(settings.ROOT_URLCONF)  # the URLconf imports the API and the router: freeze them too
-    import_module("anyio._backends._asyncio")  # httpx's I/O layer, imported on the first upstream call
     genai_prices.data_snapshot.get_snapshot()  # the price catalogue (~20k objects), loaded by the first bill
     gc.collect()
     gc.freeze()
