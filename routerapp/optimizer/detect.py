@@ -22,7 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from routerapp.optimizer import clusters as clustering
-from routerapp.optimizer.features import CHAR_SIZES, WORD_PREFIXES, Parts, parts
+from routerapp.optimizer.features import CHAR_SIZES, WORD_PREFIXES, Parts, char_grams, parts
 
 TASK_TYPES = ("code", "math", "reasoning", "creative", "summarization", "qa")
 ARTIFACT = Path(__file__).with_name("detector.npz")
@@ -57,6 +57,9 @@ def _gram_hashes(windows: np.ndarray) -> np.ndarray:
 def _text_gram_hashes(text: str) -> list[np.ndarray]:
     codes = _code_points(text)
     return [_gram_hashes(sliding_window_view(codes, size)) for size in CHAR_SIZES if codes.size >= size]
+
+
+SHORT_TEXT = 160
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -119,7 +122,14 @@ class Classifier:
                     i for pair in zip(tokens, tokens[1:], strict=False) if (i := pairs.get(pair)) is not None
                 ]
         found += [i for flag in p.flags if (i := self.index.get(flag)) is not None]
-        wanted = [h for text in p.chars for h in _text_gram_hashes(f" {text} ")]
+        # A short text's n-grams are cheaper spelled out and looked up than hashed: numpy's fixed
+        # cost per call outweighs the per-n-gram work below about SHORT_TEXT characters.
+        wanted = []
+        for text in p.chars:
+            if len(text) < SHORT_TEXT:
+                found += [i for gram in char_grams(text) if (i := self.index.get(gram)) is not None]
+            else:
+                wanted += _text_gram_hashes(f" {text} ")
         ids = np.array(found, dtype=np.int64)
         if wanted and self._gram_hashes.size:
             hashes = np.concatenate(wanted)

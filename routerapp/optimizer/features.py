@@ -84,7 +84,7 @@ def _expand_words(prefix: str, tokens: list[str], bigrams: bool) -> list[str]:
     return features
 
 
-def _expand_chars(text: str) -> list[str]:
+def char_grams(text: str) -> list[str]:
     # Unprefixed; words carry a prefix instead.
     padded = f" {text} "
     return [padded[i : i + size] for size in CHAR_SIZES for i in range(len(padded) - size + 1)]
@@ -148,7 +148,7 @@ def features(messages: list[dict[str, Any]]) -> list[str]:
     for prefix, tokens, bigrams in p.words:
         out += _expand_words(prefix, tokens, bigrams)
     for text in p.chars:
-        out += _expand_chars(text)
+        out += char_grams(text)
     return out + p.flags
 
 
