@@ -797,6 +797,10 @@ class OptimizerPattern(models.Model):
     # One point per hour the learning task ran: [iso hour, quality_mean, share, count], oldest first.
     timeline = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the learning task last rebuilt the row from history (None: only feedback or a judge has
+    # moved it). Live snapshots replay their own observations made after it: an `updated_at` moved
+    # by a rescore says nothing about which answers the row includes.
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -67,7 +67,7 @@ class LiveStore:
         self._version: float | None = None
         self._seq = 0
         self._checked_at = 0.0
-        self._rows: tuple[Any, int] = (None, 0)  # rows_stamp() when the snapshot was read
+        self._rows: tuple[Any, int, Any] = (None, 0, None)  # rows_stamp() when the snapshot was read
         self._reloading = False
         self._lock = threading.Lock()
         # Observations made here, so a reload keeps the ones newer than the rows it read.
@@ -97,8 +97,11 @@ class LiveStore:
             seq = int(cache.get(EVENT_SEQ_KEY) or 0)
             self._rows = rows_stamp()
             # Without a shared cache the stamp of a rebuild in another process never arrives: the
-            # rows' own time also says which observations they already include.
-            included_until = max(version, self._rows[0].timestamp() if self._rows[0] else 0.0)
+            # rows' own rebuild time also says which observations they already include. (Not their
+            # updated_at: feedback moves that, and a reload after it dropped every observation made
+            # since the last rebuild, collapsing the snapshot on each feedback call.)
+            rebuilt = self._rows[2]
+            included_until = max(version, rebuilt.timestamp() if rebuilt else 0.0)
             store = PatternStore()
             for row in OptimizerPattern.objects.all():
                 store.seed(
@@ -186,12 +189,13 @@ class LiveStore:
 live = LiveStore()
 
 
-def rows_stamp() -> tuple[Any, int]:
-    """When the pattern rows last changed, and how many there are: what a reload would read anew."""
+def rows_stamp() -> tuple[Any, int, Any]:
+    """When the pattern rows last changed, how many there are, and when the learning task last
+    rebuilt them: what a reload would read anew."""
     from routerapp.models import OptimizerPattern  # as reload() does
 
-    stamp = OptimizerPattern.objects.aggregate(at=Max("updated_at"), n=Count("id"))
-    return stamp["at"], stamp["n"]
+    stamp = OptimizerPattern.objects.aggregate(at=Max("updated_at"), n=Count("id"), rebuilt=Max("rebuilt_at"))
+    return stamp["at"], stamp["n"], stamp["rebuilt"]
 
 
 def publish_rescore(pattern: str, deployment_id: int, *, quality_delta: float, count_delta: int) -> None:

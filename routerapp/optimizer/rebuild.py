@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -127,10 +128,14 @@ def rebuild_patterns(window: int | None = None) -> RebuildSummary:
             "share",
             "timeline",
             "updated_at",
+            "rebuilt_at",
         ]
         now = timezone.now()
+        rebuilt = datetime.fromtimestamp(built_at, tz=UTC)
         for row in changed:
             row.updated_at = now
+        for row in (*changed, *created):
+            row.rebuilt_at = rebuilt
         OptimizerPattern.objects.bulk_update(changed, fields)
         OptimizerPattern.objects.bulk_create(created)
         summary.rows = len(changed) + len(created)

@@ -172,3 +172,22 @@ def test_patterns_rebuilt_in_another_process_reach_this_one_without_a_shared_cac
     snapshot = live.snapshot()
     assert snapshot.arm("task:code", a.id).mean_quality == pytest.approx(0.9)
     assert snapshot.arm("task:code", b.id).mean_quality == pytest.approx(0.5)
+
+
+def test_a_reload_after_feedback_keeps_what_this_process_learned_since_the_last_rebuild(db):
+    # Feedback moves a row's updated_at, which makes every process reload its snapshot from the rows.
+    # The rows hold only what the last rebuild counted: the answers this process scored since then
+    # must be replayed, not dropped (they were, and learned routing forgot everything it had seen).
+    provider = create_provider(name="sim", kind="simulated")
+    a, b = create_model("m", [(provider, "a"), (provider, "b")]).deployments.order_by("id")
+    live.reload()
+    for _ in range(40):
+        live.observe("task:code", a.id, quality=0.9, latency_ms=10.0, cost_usd=0.001, completion_tokens=5.0)
+        live.observe("task:code", b.id, quality=0.2, latency_ms=10.0, cost_usd=0.001, completion_tokens=5.0)
+    OptimizerPattern.objects.create(pattern="task:code", deployment=b, count=1, quality_mean=1.0)  # feedback
+    cache.clear()  # the rescore event went to another process's cache
+    snapshot = live.snapshot()
+    assert snapshot is not None and live._rows[1] == 1  # it did reload from the rows
+    assert snapshot.arm("task:code", a.id).n == pytest.approx(40, rel=0.2)
+    assert snapshot.arm("task:code", a.id).mean_quality == pytest.approx(0.9)
+    assert snapshot.arm("task:code", b.id).n > 30
