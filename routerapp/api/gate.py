@@ -13,6 +13,7 @@ same two (`RequestIds`), through Django's full stack.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -136,15 +137,23 @@ def tag(scope: Scope, send: Send) -> Send:
     return with_request_id(send, new_request_id(scope), scope["path"])
 
 
+# The request ids' own generator: seeded from the kernel once, and again in a forked worker (which
+# would otherwise repeat its parent's sequence). Not the `random` module's shared one: whatever
+# calls random.seed() (a library, a test framework such as hypothesis) would make ids repeat, and
+# the history writer then refused their records as duplicates.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_request_id(scope: Scope) -> str:
     """The request's id, in scope["request_id"]: the id its history record is stored under.
 
-    128 random bits as uuid4 has them, from the process's PRNG (reseeded in forked workers) rather
-    than the kernel: uuid4's getrandom() call was ~40 us a request under load. The id is no
-    secret (it is in the response, and looking a record up by it takes the key that made it or a
-    staff session); it only has to be unique.
+    128 random bits as uuid4 has them, from a PRNG seeded by the kernel (`_ids`) rather than the
+    kernel itself: uuid4's getrandom() call was ~40 us a request under load. The id is no secret
+    (it is in the response, and looking a record up by it takes the key that made it or a staff
+    session); it only has to be unique.
     """
-    request_id = f"{random.getrandbits(128):032x}"
+    request_id = f"{_ids.getrandbits(128):032x}"
     scope["request_id"] = request_id
     return request_id
 

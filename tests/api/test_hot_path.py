@@ -139,3 +139,26 @@ def test_no_request_signal_receiver_is_skipped_that_the_hot_path_needs():
 def live_receivers(signal) -> list:
     sync, async_ = signal._live_receivers(sender=None)
     return [*sync, *async_]
+
+
+def test_request_ids_stay_unique_when_someone_seeds_the_random_module():
+    # A library or a test framework (hypothesis does) may call random.seed(): request ids come from
+    # a generator of their own, or two requests would share one and the second record be refused.
+    import os
+    import random
+
+    from routerapp.api.gate import new_request_id
+
+    random.seed(0)
+    first = {new_request_id({}) for _ in range(3)}
+    random.seed(0)
+    second = {new_request_id({}) for _ in range(3)}
+    assert len(first | second) == 6
+    # A forked worker does not repeat its parent's ids.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_request_id({}).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 64).decode() != new_request_id({})
