@@ -6,9 +6,10 @@ every answer this process returns, and kept in step with what other processes le
 shared cache: the learning task (routerapp.optimizer.rebuild) stamps a new snapshot version when
 it has rewritten the rows, and feedback and judge scores, which arrive in other processes (the
 JSON API, the task workers), are appended to a short event log in the cache. A process looks at
-both cache keys at most every ROUTER["LEARNING_CHECK_S"] seconds, and at the rows' newest
-`updated_at` and count: with the default local-memory cache nothing another process stamps
-arrives, and the rows are what it changed.
+both cache keys at most every ROUTER["LEARNING_CHECK_S"] seconds, and at when the rows were last
+rebuilt (`rebuilt_at`) and how many were: with the default local-memory cache nothing another
+process stamps arrives, and the rows say that a rebuild happened. (A judge score given in the
+worker reaches a server without Redis with the next rebuild.)
 
 Which answers are scored: those of model names with more than one deployment (there is nothing to
 choose between otherwise), whatever their strategy, so `learned` starts from history.
@@ -28,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer import detect, quality
@@ -67,7 +68,7 @@ class LiveStore:
         self._version: float | None = None
         self._seq = 0
         self._checked_at = 0.0
-        self._rows: tuple[Any, int, Any] = (None, 0, None)  # rows_stamp() when the snapshot was read
+        self._rows: tuple[Any, int] = (None, 0)  # rows_stamp() when the snapshot was read
         self._reloading = False
         self._lock = threading.Lock()
         # Observations made here, so a reload keeps the ones newer than the rows it read.
@@ -100,7 +101,7 @@ class LiveStore:
             # rows' own rebuild time also says which observations they already include. (Not their
             # updated_at: feedback moves that, and a reload after it dropped every observation made
             # since the last rebuild, collapsing the snapshot on each feedback call.)
-            rebuilt = self._rows[2]
+            rebuilt = self._rows[0]
             included_until = max(version, rebuilt.timestamp() if rebuilt else 0.0)
             store = PatternStore()
             for row in OptimizerPattern.objects.all():
@@ -189,13 +190,17 @@ class LiveStore:
 live = LiveStore()
 
 
-def rows_stamp() -> tuple[Any, int, Any]:
-    """When the pattern rows last changed, how many there are, and when the learning task last
-    rebuilt them: what a reload would read anew."""
+def rows_stamp() -> tuple[Any, int]:
+    """When the learning task last rebuilt the pattern rows, and how many it wrote: a reload reads
+    them anew when either moved. Not their updated_at: feedback and judge scores move that, and
+    reach the snapshots as rescore events instead (reloading on them made every feedback call
+    reset the snapshot to rows that only a rebuild fills in properly)."""
     from routerapp.models import OptimizerPattern  # as reload() does
 
-    stamp = OptimizerPattern.objects.aggregate(at=Max("updated_at"), n=Count("id"), rebuilt=Max("rebuilt_at"))
-    return stamp["at"], stamp["n"], stamp["rebuilt"]
+    stamp = OptimizerPattern.objects.aggregate(
+        rebuilt=Max("rebuilt_at"), n=Count("id", filter=Q(rebuilt_at__isnull=False))
+    )
+    return stamp["rebuilt"], stamp["n"]
 
 
 def publish_rescore(pattern: str, deployment_id: int, *, quality_delta: float, count_delta: int) -> None:
