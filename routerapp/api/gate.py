@@ -94,18 +94,22 @@ class Gate:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             return await reject(tagged, too_large(limit), request_id, key, started, path)
-        body = b""
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return  # the client left before sending its body: nothing to answer
-            # Most bodies come in one message: joined only when they do not.
             chunk = message.get("body", b"")
-            body = body + chunk if body else chunk
-            if len(body) > limit:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
                 return await reject(tagged, too_large(limit), request_id, key, started, path)
             if not message.get("more_body", False):
                 break
+        # Most bodies come in one message, used as it is; a batch file in thousands is joined once
+        # (adding each chunk to the bytes so far copied the whole body again per chunk).
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if hot is not None:
             return await hot(receive, send, request_id, key, started, body, headers)
         await self.app(scope, replay(body, receive), tagged)
@@ -175,6 +179,13 @@ def replay(body: bytes, receive: Receive) -> Receive:
 OWN_HEADERS = (b"x-request-id", b"x-content-type-options")
 
 
+def with_own_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the router's own set last, whatever the answer set for them:
+    x-request-id, and nosniff (/v1 runs without Django's SecurityMiddleware, asgi.ApiHandler)."""
+    kept = [(k, v) for k, v in headers if k.lower() not in OWN_HEADERS]
+    return [*kept, (b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
+
+
 def with_request_id(send: Send, request_id: str, path: str) -> Send:
     """Add x-request-id to the response; turn a non-JSON error response into an OpenAI-shaped one
     (Anthropic-shaped on Anthropic's endpoints)."""
@@ -183,9 +194,7 @@ def with_request_id(send: Send, request_id: str, path: str) -> Send:
     async def send_with_id(message: Message) -> None:
         nonlocal held
         if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in OWN_HEADERS]
-            # nosniff here too: /v1 runs without Django's SecurityMiddleware (asgi.ApiHandler).
-            headers += [(b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
+            headers = with_own_headers(message.get("headers", ()), request_id)
             message = {**message, "headers": headers}
             if message["status"] >= 400 and not is_json(headers):
                 held = message  # its body is replaced once Django has finished sending it

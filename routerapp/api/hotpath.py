@@ -29,7 +29,7 @@ import orjson
 from routerapp import errors
 from routerapp.api.anthropic import ENDPOINT as MESSAGES
 from routerapp.api.anthropic import message
-from routerapp.api.gate import OWN_HEADERS, HotPath, Receive, Send, error_dict
+from routerapp.api.gate import HotPath, Receive, Send, error_dict, with_own_headers
 from routerapp.api.openai import CHAT, EMBEDDINGS, Answer, Incoming, Intake, chat_completion, embedding
 from routerapp.routing.table import KeyInfo
 
@@ -119,14 +119,12 @@ def response_start(answer: Answer, request_id: str) -> dict:
     raw = [(b"content-type", JSON if stream is None else EVENT_STREAM)]
     if stream is None:
         raw.append((b"content-length", str(len(answer.body)).encode()))
-    raw += [
-        (name.lower().encode("latin-1"), header_value(value))
-        for name, value in answer.headers.items()
-        if name.lower().encode("latin-1") not in OWN_HEADERS
-    ]
-    # nosniff here too: /v1 runs without Django's SecurityMiddleware (asgi.ApiHandler).
-    raw += [(b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
-    return {"type": "http.response.start", "status": answer.status, "headers": raw}
+    raw += [(name.lower().encode("latin-1"), header_value(value)) for name, value in answer.headers.items()]
+    return {
+        "type": "http.response.start",
+        "status": answer.status,
+        "headers": with_own_headers(raw, request_id),
+    }
 
 
 def header_value(value: str) -> bytes:
