@@ -352,12 +352,11 @@ class Adapter:
     # The provider `options` this adapter reads; the config schema refuses any other (a typo).
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, provider: ProviderConfig, client: UpstreamClient | Any = None) -> None:
+    def __init__(self, provider: ProviderConfig, client: UpstreamClient | None = None) -> None:
         self.provider = provider
-        # The running loop's pooled upstream client unless one is given. Anything else passed
-        # (callers from the httpx days hand in an httpx client) is not used: every adapter speaks
+        # The running loop's pooled upstream client unless one is given: every adapter speaks
         # through the one client seam, so its timeouts and error mapping are the same for all.
-        self.client = client if isinstance(client, UpstreamClient) else None
+        self.client = client
         # The client's headers this provider's `forward_headers` lets through, for the current
         # call (set by the router); and the upstream's x-ratelimit-* headers of its last answer.
         self.forwarded: dict[str, str] = {}

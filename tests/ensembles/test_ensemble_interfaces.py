@@ -33,7 +33,7 @@ def test_the_simulated_answer_depends_on_the_requests_seed():
     provider = ProviderConfig(
         id=1, name="sim", kind="simulated", options={"latency_ms": 0, "jitter_ms": 0, "quality": 0.5}
     )
-    adapter = SimulatedAdapter(provider, client=None)  # type: ignore[arg-type]
+    adapter = SimulatedAdapter(provider)
     question = [{"role": "user", "content": "What is 123 plus 456 times 7?"}]
 
     def answers(seed: int | None) -> str:

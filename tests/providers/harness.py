@@ -2,7 +2,7 @@
 
 `served, fake, base_url = fixtures_for(FakeX)` gives a test module the fake (reset for each test)
 and its URL; an `AdapterHarness` (ANTHROPIC, OLLAMA) makes providers and requests and runs the
-adapter's complete() and stream() the way the router does, each call on a fresh httpx client.
+adapter's complete() and stream() the way the router does, each call on its own loop's pooled upstream client.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
+from routerapp.providers import close_clients
 from routerapp.providers.anthropic import AnthropicAdapter
 from routerapp.providers.base import Adapter, ChatChunk, ChatRequest, ChatResult, ProviderConfig, Timeouts
 from routerapp.providers.ollama import OllamaAdapter
@@ -63,11 +63,12 @@ class AdapterHarness:
         self, provider: ProviderConfig, request: ChatRequest | None = None, timeouts: Timeouts | None = None
     ) -> ChatResult:
         async def main() -> ChatResult:
-            async with httpx.AsyncClient() as client:
-                adapter = self.adapter(provider, client)
-                return await adapter.complete(
+            try:
+                return await self.adapter(provider).complete(
                     request or self.create_request(), self.upstream_model, timeouts or Timeouts()
                 )
+            finally:
+                await close_clients()  # this loop's pooled client, before asyncio.run ends it
 
         return asyncio.run(main())
 
@@ -82,12 +83,13 @@ class AdapterHarness:
         chunks = received if received is not None else []
 
         async def main() -> None:
-            async with httpx.AsyncClient() as client:
-                adapter = self.adapter(provider, client)
-                async for chunk in adapter.stream(
+            try:
+                async for chunk in self.adapter(provider).stream(
                     request or self.create_request(stream=True), self.upstream_model, timeouts or Timeouts()
                 ):
                     chunks.append(chunk)
+            finally:
+                await close_clients()
 
         asyncio.run(main())
         return chunks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from routerapp import errors
@@ -39,7 +38,7 @@ def test_a_base_url_ending_in_v1_reaches_the_same_endpoint(fake: FakeAnthropic, 
 
 
 def test_it_defaults_to_the_public_anthropic_api() -> None:
-    adapter = HARNESS.adapter(create_provider(""), httpx.AsyncClient())
+    adapter = HARNESS.adapter(create_provider(""))
 
     assert adapter.messages_url() == "https://api.anthropic.com/v1/messages"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from routerapp import errors
@@ -32,7 +31,7 @@ def test_it_posts_to_api_chat_without_streaming(fake: FakeOllama, base_url: str)
 
 
 def test_it_defaults_to_the_local_ollama_server() -> None:
-    adapter = HARNESS.adapter(create_provider(""), httpx.AsyncClient())
+    adapter = HARNESS.adapter(create_provider(""))
 
     assert adapter.chat_url() == "http://127.0.0.1:11434/api/chat"
 

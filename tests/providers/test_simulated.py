@@ -4,7 +4,6 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from routerapp import errors
@@ -18,7 +17,7 @@ QUICK = {"latency_ms": 0, "jitter_ms": 0, "chunk_delay_ms": 0}
 
 def create_adapter(**options: Any) -> SimulatedAdapter:
     config = ProviderConfig(id=1, name="sim", kind="simulated", options={**QUICK, **options})
-    return SimulatedAdapter(config, httpx.AsyncClient())
+    return SimulatedAdapter(config)
 
 
 def create_request(prompt: str = "What is the capital of France?", **params: Any) -> ChatRequest:
@@ -331,7 +330,7 @@ class TimedAdapter(SimulatedAdapter):
 
 
 def timed_adapter(**options: Any) -> TimedAdapter:
-    return TimedAdapter(create_adapter(**options).provider, httpx.AsyncClient())
+    return TimedAdapter(create_adapter(**options).provider)
 
 
 def test_latency_is_waited_before_the_answer() -> None:
