@@ -150,7 +150,7 @@ CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "routerapp.sharedcache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "router"),
         }
@@ -158,7 +158,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "routerapp.sharedcache.LocalMemoryCache",
             "LOCATION": "router",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }

@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 
 from routerapp.providers.base import ChatRequest
+from routerapp.sharedcache import cache
 
 PREFIX = "optimizer:answer:"
 # Parameters that do not change the answer.
@@ -55,7 +55,7 @@ def key_for(request: ChatRequest) -> str:
 
 
 def lookup(key: str) -> CachedAnswer | None:
-    value = cache.get(key)
+    value = cache().get(key)
     if not isinstance(value, dict):
         return None
     try:
@@ -65,4 +65,4 @@ def lookup(key: str) -> CachedAnswer | None:
 
 
 def store(key: str, answer: CachedAnswer, ttl_s: float | None) -> None:
-    cache.set(key, answer.to_dict(), timeout=ttl_s if ttl_s is not None else settings.ROUTER["CACHE_TTL_S"])
+    cache().set(key, answer.to_dict(), timeout=ttl_s if ttl_s is not None else settings.ROUTER["CACHE_TTL_S"])

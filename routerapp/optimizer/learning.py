@@ -27,13 +27,13 @@ from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import close_old_connections
 from django.db.models import Count, Max, Q
 
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer import detect, quality
 from routerapp.optimizer.patterns import PatternStore, patterns_of
+from routerapp.sharedcache import cache
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ class LiveStore:
         from routerapp.models import OptimizerPattern
 
         with self._lock:
-            version = float(cache.get(VERSION_KEY) or 0.0)
-            seq = int(cache.get(EVENT_SEQ_KEY) or 0)
+            version = float(cache().get(VERSION_KEY) or 0.0)
+            seq = int(cache().get(EVENT_SEQ_KEY) or 0)
             self._rows = rows_stamp()
             # Without a shared cache the stamp of a rebuild in another process never arrives: the
             # rows' own rebuild time also says which observations they already include. (Not their
@@ -121,14 +121,14 @@ class LiveStore:
             self._store, self._version, self._seq = store, version, seq
 
     def _check(self) -> None:
-        values = cache.get_many([VERSION_KEY, EVENT_SEQ_KEY])
+        values = cache().get_many([VERSION_KEY, EVENT_SEQ_KEY])
         version = float(values.get(VERSION_KEY) or 0.0)
         seq = int(values.get(EVENT_SEQ_KEY) or 0)
         if self._version is None or version != self._version or seq - self._seq > MAX_EVENTS_PER_CHECK:
             self._reload_soon()
             return
         if seq > self._seq:
-            events = cache.get_many([event_key(n) for n in range(self._seq + 1, seq + 1)])
+            events = cache().get_many([event_key(n) for n in range(self._seq + 1, seq + 1)])
             for event in events.values():
                 self._apply(event)
             self._seq = seq
@@ -206,16 +206,16 @@ def rows_stamp() -> tuple[Any, int]:
 def publish_rescore(pattern: str, deployment_id: int, *, quality_delta: float, count_delta: int) -> None:
     """Tell every process's snapshot that an answer was scored anew (after the row was updated)."""
     try:
-        seq = cache.incr(EVENT_SEQ_KEY)
+        seq = cache().incr(EVENT_SEQ_KEY)
     except ValueError:
-        cache.add(EVENT_SEQ_KEY, 0, timeout=None)
-        seq = cache.incr(EVENT_SEQ_KEY)
+        cache().add(EVENT_SEQ_KEY, 0, timeout=None)
+        seq = cache().incr(EVENT_SEQ_KEY)
     event = {"p": pattern, "d": deployment_id, "dq": quality_delta, "dn": count_delta}
-    cache.set(event_key(seq), event, timeout=EVENT_TTL_S)
+    cache().set(event_key(seq), event, timeout=EVENT_TTL_S)
 
 
 def publish_snapshot(built_at: float) -> None:
-    cache.set(VERSION_KEY, built_at, timeout=None)
+    cache().set(VERSION_KEY, built_at, timeout=None)
 
 
 def prepare(draft: RecordDraft, request: Any, group: Any) -> None:

@@ -25,12 +25,11 @@ client-chosen deadline or a bug of ours.
 
 from __future__ import annotations
 
-from django.core.cache import cache
-
 from routerapp import errors
 from routerapp.routing.clock import clock
 from routerapp.routing.counters import incr, minute_window
 from routerapp.routing.table import DeploymentInfo, GroupInfo
+from routerapp.sharedcache import cache
 
 
 def _until_key(dep_id: int) -> str:
@@ -69,7 +68,7 @@ def check(
     never holds a slot it will not get to.
     """
     keys = {_until_key(d.id): d.id for d in deployments}
-    found = cache.get_many(list(keys))
+    found = cache().get_many(list(keys))
     if not found:
         return {}, None
     now = clock.time()
@@ -79,14 +78,14 @@ def check(
         dep_id = keys[key]
         if until > now:
             skip[dep_id] = until - now
-        elif probe is None and cache.add(_probe_key(dep_id), 1, timeout=PROBE_TTL_S):
+        elif probe is None and cache().add(_probe_key(dep_id), 1, timeout=PROBE_TTL_S):
             probe = dep_id
         else:
             skip[dep_id] = 0.0  # someone else is probing it
     if probe is None and len(skip) == len(keys) == len(deployments):
         # Every deployment is cooling: probe the one due first now rather than refuse untried.
         soonest = min(skip, key=skip.__getitem__)
-        if cache.add(_probe_key(soonest), 1, timeout=PROBE_TTL_S):
+        if cache().add(_probe_key(soonest), 1, timeout=PROBE_TTL_S):
             del skip[soonest]
             probe = soonest
     return skip, probe
@@ -94,7 +93,7 @@ def check(
 
 def release_probe(dep_id: int) -> None:
     """Give back a probe slot the caller could not use (the deployment was skipped for another reason)."""
-    cache.delete(_probe_key(dep_id))
+    cache().delete(_probe_key(dep_id))
 
 
 def record_attempt(deployment: DeploymentInfo) -> None:
@@ -104,11 +103,11 @@ def record_attempt(deployment: DeploymentInfo) -> None:
 
 def record_success(deployment: DeploymentInfo) -> None:
     # One cache round trip on the common path: only a deployment that failed lately has keys to clear.
-    found = cache.get_many([_until_key(deployment.id), _streak_key(deployment.id)])
+    found = cache().get_many([_until_key(deployment.id), _streak_key(deployment.id)])
     if not found:
         return
     if _streak_key(deployment.id) in found:
-        cache.delete(_streak_key(deployment.id))
+        cache().delete(_streak_key(deployment.id))
     until = found.get(_until_key(deployment.id))
     if until is None:
         return
@@ -119,7 +118,7 @@ def record_success(deployment: DeploymentInfo) -> None:
         return
     window, _ = minute_window()
     # A recovered deployment starts with a clean count, or one more failure would re-open it.
-    cache.delete_many(
+    cache().delete_many(
         [
             _until_key(deployment.id),
             _probe_key(deployment.id),
@@ -140,7 +139,7 @@ def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.R
     dep_id = deployment.id
     fails_now = incr(_fails_key(dep_id, window), ttl=180)
     streak = incr(_streak_key(dep_id), ttl=180)
-    found = cache.get_many(
+    found = cache().get_many(
         [_fails_key(dep_id, window - 1), _reqs_key(dep_id, window), _reqs_key(dep_id, window - 1)]
     )
     # The sliding minute: a failure a moment before the boundary weighs 0.99, and rounded, 2.98
@@ -152,7 +151,7 @@ def record_failure(deployment: DeploymentInfo, group: GroupInfo, error: errors.R
         + int(found.get(_reqs_key(dep_id, window - 1)) or 0) * weight
     )
     immediate = isinstance(error, errors.UpstreamAuthError)
-    was_probe = cache.get(_probe_key(dep_id)) is not None
+    was_probe = cache().get(_probe_key(dep_id)) is not None
     if not (immediate or was_probe or tripped(group, fails=fails, attempts=attempts, streak=streak)):
         return False
     if _last_in_rotation(deployment, group):
@@ -177,7 +176,7 @@ def tripped(group: GroupInfo, *, fails: int, attempts: int, streak: int) -> bool
 def _last_in_rotation(deployment: DeploymentInfo, group: GroupInfo) -> bool:
     """True when every other deployment of the group is cooling down."""
     others = [_until_key(d.id) for d in group.deployments if d.id != deployment.id]
-    found = cache.get_many(others)
+    found = cache().get_many(others)
     now = clock.time()
     return len(found) == len(others) and all(until > now for until in found.values())
 
@@ -190,18 +189,18 @@ def open_until(dep_id: int, deadline: float) -> None:
     the deployment, and its next failure re-opens it for the longer one.
     """
     key = _until_key(dep_id)
-    current = cache.get(key)
+    current = cache().get(key)
     if current is not None and current >= deadline:
         return
     ttl = max(1.0, deadline - clock.time()) + 60
-    cache.set(key, deadline, timeout=ttl)
-    cache.delete_many([_probe_key(dep_id), _streak_key(dep_id)])
+    cache().set(key, deadline, timeout=ttl)
+    cache().delete_many([_probe_key(dep_id), _streak_key(dep_id)])
 
 
 def reset(dep_id: int) -> None:
     """Close the breaker now and forget recent failures (an operator's "reset cooldown")."""
     window, _ = minute_window()
-    cache.delete_many(
+    cache().delete_many(
         [
             _until_key(dep_id),
             _probe_key(dep_id),
@@ -213,5 +212,5 @@ def reset(dep_id: int) -> None:
 
 
 def cooldown_remaining(dep_id: int) -> float:
-    until = cache.get(_until_key(dep_id))
+    until = cache().get(_until_key(dep_id))
     return max(0.0, until - clock.time()) if until else 0.0

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.core.cache import cache
-
 from routerapp import errors
 from routerapp.routing.clock import clock
 from routerapp.routing.counters import incr
 from routerapp.routing.table import KeyInfo
+from routerapp.sharedcache import cache
 
 MICRO = 1_000_000
 PERIODS = ("daily", "weekly", "monthly")
@@ -61,12 +60,12 @@ def current_period_start(key: KeyInfo) -> float | None:
 def spent(key: KeyInfo) -> float:
     """What the key spent in its current budget period (or ever, without a period)."""
     name, known, end = _counter(key, clock.time())
-    value = cache.get(name)
+    value = cache().get(name)
     if value is None:
         # A period's counter outlives its period by a day, then goes: nothing reads it after.
         ttl = None if end is None else max(1, int(end - clock.time()) + 86_400)
-        cache.add(name, int(known * MICRO), timeout=ttl)
-        value = cache.get(name) or 0
+        cache().add(name, int(known * MICRO), timeout=ttl)
+        value = cache().get(name) or 0
     return value / MICRO
 
 

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import contextlib
 
-from django.core.cache import cache
-
 from routerapp.routing.clock import clock
+from routerapp.sharedcache import cache
 
 
 def incr(key: str, delta: int = 1, *, ttl: float | None = 120) -> int:
     """Add `delta` to a counter, creating it with a TTL (None: none) when missing; return the new value."""
     try:
-        return cache.incr(key, delta)
+        return cache().incr(key, delta)
     except ValueError:
-        if cache.add(key, delta, timeout=ttl):
+        if cache().add(key, delta, timeout=ttl):
             return delta
-        return cache.incr(key, delta)
+        return cache().incr(key, delta)
 
 
 def decr(key: str, delta: int = 1) -> None:
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
-        cache.decr(key, delta)
+        cache().decr(key, delta)
 
 
 def minute_window(now: float | None = None) -> tuple[int, float]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
-
 from routerapp import errors
 from routerapp.routing.counters import decr, incr, minute_window
+from routerapp.sharedcache import cache
 
 if TYPE_CHECKING:
     # Types only: the table imports the schema, which imports the strategy registry.
@@ -55,7 +54,7 @@ def check_key_tpm(key: KeyInfo, prompt_tokens: int) -> None:
     if not key.tpm_limit:
         return
     window, left = minute_window()
-    used = cache.get(_key_tpm_key(key.id, window)) or 0
+    used = cache().get(_key_tpm_key(key.id, window)) or 0
     if used + prompt_tokens > key.tpm_limit:
         raise errors.KeyRateLimitError(
             f"API key '{key.name}' exceeded its limit of {key.tpm_limit} tokens per minute",
@@ -114,7 +113,7 @@ def usage_this_minute(deployments: list[DeploymentInfo]) -> dict[int, tuple[int,
     for d in deployments:
         keys[_rpm_key("dep", d.id, window)] = (d.id, 0)
         keys[_tpm_key(d.id, window)] = (d.id, 1)
-    found = cache.get_many(list(keys))
+    found = cache().get_many(list(keys))
     usage = {d.id: [0, 0] for d in deployments}
     for key, value in found.items():
         dep_id, slot = keys[key]

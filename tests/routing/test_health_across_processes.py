@@ -42,7 +42,7 @@ def healthcheck_in_another_process() -> subprocess.CompletedProcess:
 
 
 def test_a_health_check_in_the_worker_cools_the_deployment_in_the_server(config, live_url):
-    if not settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    if not settings.CACHES["default"]["BACKEND"].endswith("LocalMemoryCache"):
         # With Redis the breaker is one for every process already (tests/scale/test_multiworker.py).
         pytest.skip("the setup without a shared cache is what this tests")
     done = healthcheck_in_another_process()

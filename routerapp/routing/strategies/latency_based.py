@@ -3,9 +3,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
-
 from routerapp.routing.strategies.base import Selection, Strategy
+from routerapp.sharedcache import cache
 
 if TYPE_CHECKING:
     # Types only: the table imports the schema, which imports the strategy registry.
@@ -38,7 +37,7 @@ class LatencyBased(Strategy):
         candidates = selection.candidates
         if len(candidates) == 1:
             return candidates
-        averages = cache.get_many([_key(d.id) for d in candidates])
+        averages = cache().get_many([_key(d.id) for d in candidates])
         measured = sorted(
             (d for d in candidates if _key(d.id) in averages),
             key=lambda d: (averages[_key(d.id)], random.random()),
@@ -51,7 +50,7 @@ class LatencyBased(Strategy):
         # compete. One request at a time takes it first, so a burst does not pile onto a deployment
         # nobody has seen answer yet (it may hang until the timeout); the rest keep to the measured.
         for d in unmeasured:
-            if cache.add(_sampling_key(d.id), 1, timeout=SAMPLING_TTL_S):
+            if cache().add(_sampling_key(d.id), 1, timeout=SAMPLING_TTL_S):
                 unmeasured.remove(d)
                 return [d, *measured, *unmeasured]
         ordered = measured + unmeasured
@@ -67,10 +66,10 @@ class LatencyBased(Strategy):
         key = _key(deployment.id)
         # A failure counts as slow, so a failing deployment drifts to the back.
         sample = latency_ms if ok else max(latency_ms, 10_000.0)
-        previous = cache.get(key)
+        previous = cache().get(key)
         value = sample if previous is None else (1 - ALPHA) * previous + ALPHA * sample
-        cache.set(key, value, timeout=3600)
+        cache().set(key, value, timeout=3600)
 
 
 def average_latency(dep_id: int) -> float | None:
-    return cache.get(_key(dep_id))
+    return cache().get(_key(dep_id))

@@ -3,10 +3,9 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
-
 from routerapp.routing.counters import decr, incr
 from routerapp.routing.strategies.base import Selection, Strategy
+from routerapp.sharedcache import cache
 
 if TYPE_CHECKING:
     # Types only: the table imports the schema, which imports the strategy registry.
@@ -23,7 +22,7 @@ class LeastBusy(Strategy):
     name = "least-busy"
 
     def order(self, selection: Selection) -> list[DeploymentInfo]:
-        counts = cache.get_many([_key(d.id) for d in selection.candidates])
+        counts = cache().get_many([_key(d.id) for d in selection.candidates])
         # Random tie-break so equally idle deployments share the load.
         return sorted(selection.candidates, key=lambda d: (int(counts.get(_key(d.id), 0)), random.random()))
 
