@@ -13,6 +13,7 @@ the turn before it as context.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -112,6 +113,12 @@ class Classifier:
 
     def ids(self, p: Parts) -> np.ndarray:
         """The vocabulary ids of a conversation's features (repeats included; unknown ones left out)."""
+        found, hashed = self._found(p)
+        ids = np.array(found, dtype=np.int64)
+        return ids if hashed is None else np.concatenate([ids, hashed])
+
+    def _found(self, p: Parts) -> tuple[list[int], np.ndarray | None]:
+        """`ids` in two parts: those looked up one by one, and those found by hash (None if none)."""
         found: list[int] = []
         for prefix, tokens, bigrams in p.words:
             unigrams = self._unigrams[prefix]
@@ -130,12 +137,11 @@ class Classifier:
                 found += [i for gram in char_grams(text) if (i := self.index.get(gram)) is not None]
             else:
                 wanted += _text_gram_hashes(f" {text} ")
-        ids = np.array(found, dtype=np.int64)
-        if wanted and self._gram_hashes.size:
-            hashes = np.concatenate(wanted)
-            at = np.minimum(np.searchsorted(self._gram_hashes, hashes), self._gram_hashes.size - 1)
-            ids = np.concatenate([ids, self._gram_ids[at[self._gram_hashes[at] == hashes]]])
-        return ids
+        if not wanted or not self._gram_hashes.size:
+            return found, None
+        hashes = np.concatenate(wanted)
+        at = np.minimum(np.searchsorted(self._gram_hashes, hashes), self._gram_hashes.size - 1)
+        return found, self._gram_ids[at[self._gram_hashes[at] == hashes]]
 
     def ids_of_features(self, feats: list[str]) -> np.ndarray:
         """The same ids from the spelled-out feature strings (what training saw)."""
@@ -147,26 +153,46 @@ class Classifier:
         if ids.size == 0:
             return ids, np.zeros(0)
         unique, counts = np.unique(ids, return_counts=True)
+        return unique, self._weighted(unique, counts)
+
+    def _weighted(self, unique: np.ndarray, counts: np.ndarray) -> np.ndarray:
         x = (1.0 + np.log(counts)) * self.idf[unique]  # sublinear tf, as trained
         x /= np.sqrt(x @ x)
-        return unique, x
+        return x
+
+    def _vector_of(self, found: list[int], hashed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """`vector(ids)` from `_found`'s parts. Without hashed ids (a short prompt, most requests)
+        the ids are counted in Python: np.unique costs more than the whole count for a few dozen."""
+        if hashed is not None:
+            return self.vector(np.concatenate([np.array(found, dtype=np.int64), hashed]))
+        if not found:
+            return self.vector(np.zeros(0, dtype=np.int64))
+        counted = Counter(found)
+        order = sorted(counted)  # np.unique's order, so the sums below add up in the same order
+        unique = np.array(order, dtype=np.int64)
+        return unique, self._weighted(unique, np.array([counted[i] for i in order], dtype=np.int64))
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
         return self._probabilities(*self.vector(ids))
 
+    def _scores(self, unique: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.bias if unique.size == 0 else x @ self.weights[unique] + self.bias
+
     def _probabilities(self, unique: np.ndarray, x: np.ndarray) -> np.ndarray:
-        scores = self.bias if unique.size == 0 else x @ self.weights[unique] + self.bias
+        scores = self._scores(unique, x)
         exp = np.exp(scores - scores.max())
         return exp / exp.sum()
 
     def detect(self, messages: list[dict[str, Any]]) -> Detection:
-        unique, x = self.vector(self.ids(parts(messages)))
-        probabilities = self._probabilities(unique, x)
-        best = int(probabilities.argmax())
+        unique, x = self._vector_of(*self._found(parts(messages)))
+        scores = self._scores(unique, x)
+        best = int(scores.argmax())
+        # The softmax's value at the best label alone: exp(0) over the sum, as _probabilities has it.
+        confidence = 1.0 / float(np.exp(scores - scores[best]).sum())
         task_type = self.labels[best]
         # The cluster reuses the vector just computed: one gather and a (k,) product more.
         cluster = clusters.assign(task_type, unique, x) if clusters is not None and unique.size else None
-        return Detection(task_type, round(float(probabilities[best]), 3), cluster)
+        return Detection(task_type, round(confidence, 3), cluster)
 
 
 _classifier = Classifier(ARTIFACT)
