@@ -71,6 +71,66 @@ async def _close(iterator: AsyncIterator[Any]) -> None:
             await aclose()
 
 
+class StallGuard:
+    """`asyncio.timeout(seconds)` around each wait for the next chunk, with one timer per stall
+    window instead of one per chunk.
+
+    asyncio.timeout arms a timer on entry and cancels it on exit; a stream of a few hundred chunks
+    a second then leaves thousands of cancelled timers in the loop's heap (they stay until their
+    deadline, seconds later) and costs a handle, a heap push and a context object per chunk. Here
+    entering only notes the time. The one timer fires at the earliest moment a wait could have
+    lasted `seconds`; if the wait under way began later (chunks kept coming), it moves to that
+    wait's deadline, and with no wait under way it stops until the next one. So a timeout is
+    raised exactly when one wait for a chunk lasted `seconds`, as asyncio.timeout would raise it:
+    the task is cancelled and the cancellation turned into TimeoutError on the way out.
+
+    Time spent outside the `with` (the client reading what was passed on) never counts.
+    """
+
+    __slots__ = ("seconds", "_loop", "_task", "_since", "_handle", "_fired", "_cancelling")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task | None = None
+        self._since: float | None = None  # when the wait under way began
+        self._handle: asyncio.TimerHandle | None = None
+        self._fired = False
+        self._cancelling = 0
+
+    def __enter__(self) -> None:
+        self._since = now = self._loop.time()
+        self._task = task = asyncio.current_task()
+        self._cancelling = task.cancelling() if task is not None else 0
+        if self._handle is None:
+            self._handle = self._loop.call_at(now + self.seconds, self._check)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._since = None
+        if self._fired:  # as asyncio.timeout's exit: our cancel taken back, theirs kept
+            self._fired = False
+            assert self._task is not None
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
+
+    def _check(self) -> None:
+        self._handle = None
+        since = self._since
+        if since is None or self._task is None:
+            return  # no wait under way: the next one arms the timer again
+        deadline = since + self.seconds
+        if self._loop.time() >= deadline:
+            self._fired = True
+            self._task.cancel()
+        else:
+            self._handle = self._loop.call_at(deadline, self._check)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 class StreamSession:
     """What route() returns for `stream: true`; iterate it for client-ready chunks."""
 
@@ -101,6 +161,7 @@ class StreamSession:
         # How the answer ended, as the deployment that finished it said ("length": cut at max_tokens).
         self.finish_reason: str | None = None
         self._reported = False
+        self._guard: StallGuard | None = None
 
     @property
     def deployment_label(self) -> str:
@@ -198,6 +259,8 @@ class StreamSession:
                     self.attempter.stream_ended(opened.call, tokens=partial.total_tokens, cancelled=True)
                 self.draft.status = "cancelled"
                 self.draft.http_status = 499
+            if self._guard is not None:
+                self._guard.close()
             await _close(opened.iterator)
             self.draft.deployment_id = opened.call.deployment.id
             self.draft.spent(usage_total, cost)
@@ -218,8 +281,11 @@ class StreamSession:
             self.on_finish(self, None)
 
     async def _next(self, opened: StreamOpen) -> ChatChunk | None:
+        guard = self._guard
+        if guard is None or guard.seconds != opened.call.timeouts.between_chunks:
+            guard = self._guard = StallGuard(opened.call.timeouts.between_chunks)
         try:
-            async with asyncio.timeout(opened.call.timeouts.between_chunks):
+            with guard:
                 return await anext(opened.iterator)
         except StopAsyncIteration:
             return None
