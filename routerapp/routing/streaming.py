@@ -283,6 +283,10 @@ class StreamSession:
     async def _next(self, opened: StreamOpen) -> ChatChunk | None:
         guard = self._guard
         if guard is None or guard.seconds != opened.call.timeouts.between_chunks:
+            # A continuation on a deployment with another chunk timeout: its timer may not be
+            # later than the old one's, so the old one goes rather than being re-aimed.
+            if guard is not None:
+                guard.close()
             guard = self._guard = StallGuard(opened.call.timeouts.between_chunks)
         try:
             with guard:
