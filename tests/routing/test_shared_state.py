@@ -27,15 +27,16 @@ def redis_prefix():
         yield prefix
 
 
-def run(prefix: str, mode: str, processes: int, count: int = 0) -> list[object]:
-    """Start `processes` workers at once; return each one's result."""
+def run(prefix: str, mode: str, processes: int, count: int = 0, at: float | None = None) -> list[object]:
+    """Start `processes` workers at once; return each one's result. `at` is the moment their
+    clocks stop at; runs that must see one another's clock (a cooldown's 30 s) pass the same one."""
     env = {
         **os.environ,
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": prefix,
         "DJANGO_SETTINGS_MODULE": "routerapp.settings",
         # Every worker's router clock stopped at the same moment: all of them count in one minute.
-        "ROUTER_TEST_CLOCK": str(minute_start()),
+        "ROUTER_TEST_CLOCK": str(minute_start() if at is None else at),
     }
     env.pop("DATABASE_URL", None)
     procs = [
@@ -84,11 +85,13 @@ def test_two_processes_share_a_keys_rpm(redis_prefix):
 
 def test_a_cooldown_opened_by_one_process_is_honoured_by_another(redis_prefix):
     # allowed_fails=3: two failures seen by one process and one by another open the breaker.
-    assert run(redis_prefix, "fail", 1, count=2) == [False]
+    # One moment for all three runs: a minute that ends between them would move the clock 60 s.
+    at = minute_start()
+    assert run(redis_prefix, "fail", 1, count=2, at=at) == [False]
     reset_barrier(redis_prefix)
-    assert run(redis_prefix, "fail", 1, count=1) == [True]
+    assert run(redis_prefix, "fail", 1, count=1, at=at) == [True]
     reset_barrier(redis_prefix)
-    (remaining,) = run(redis_prefix, "check", 1)
+    (remaining,) = run(redis_prefix, "check", 1, at=at)
     assert remaining == 30  # nobody's clock moved
 
 
