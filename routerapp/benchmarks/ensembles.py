@@ -31,6 +31,7 @@ from django.core.management.base import CommandError
 from routerapp import ensembling
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer.quality import final_number
+from routerapp.providers import closing_clients
 from routerapp.providers.base import ChatRequest, ProviderConfig
 from routerapp.routing import route
 from routerapp.routing.completion import Completion
@@ -402,9 +403,8 @@ def run(
     if fit:
         out.write(f"fitting the calibration on {questions} fit questions ...")
         fit_set = make_questions("fit", questions)
-        runs = asyncio.run(
-            _runs(table, fit_set, concurrency, [(n, lp) for n in FIT_RUNS for lp in (False, True)])
-        )
+        fit_plan = [(n, lp) for n in FIT_RUNS for lp in (False, True)]
+        runs = asyncio.run(closing_clients(_runs(table, fit_set, concurrency, fit_plan)))
         fitted = fit_calibration(runs)
         ensembling.CALIBRATION_FILE.write_text(_dumps(fitted) + "\n")
         ensembling.CALIBRATION = ensembling.load_calibration()
@@ -413,7 +413,7 @@ def run(
     plan = [(name, False) for name in REPORTED] + [
         (name, True) for name in ("trio-vote", "self5-vote", "trio-synthesize")
     ]
-    runs = asyncio.run(_runs(table, eval_set, concurrency, plan))
+    runs = asyncio.run(closing_clients(_runs(table, eval_set, concurrency, plan)))
     results = [summarize(r) for r in runs]
     _report(out, results)
     if plot_path:

@@ -19,6 +19,7 @@ from django.db import transaction
 from routerapp import errors
 from routerapp.models import ModelGroup, QueryRecord
 from routerapp.optimizer.feedback import rescore
+from routerapp.providers import closing_clients
 from routerapp.providers.base import ChatRequest
 from routerapp.routing import Completion, route
 
@@ -60,7 +61,7 @@ def judge_record(record_id: int) -> float | None:
         params={"max_tokens": 8, "temperature": 0},
     )
     try:
-        completion = async_to_sync(route)(request, key=None)
+        completion = async_to_sync(closing_clients)(route(request, key=None))
     except errors.RouterError as exc:
         logger.warning("judge %s could not grade %s: %s", judge, record.request_id, exc.message)
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from routerapp.providers.anthropic import AnthropicAdapter
 from routerapp.providers.base import Adapter, ProviderConfig
-from routerapp.providers.http import close_clients, upstream_client
+from routerapp.providers.http import close_clients, closing_clients, upstream_client
 from routerapp.providers.ollama import OllamaAdapter
 from routerapp.providers.openai_compat import OpenAIAdapter
 from routerapp.providers.simulated import SimulatedAdapter
@@ -18,7 +18,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
 
 KINDS = tuple(ADAPTERS)
 
-__all__ = ["ADAPTERS", "KINDS", "adapter_for", "close_clients"]
+__all__ = ["ADAPTERS", "KINDS", "adapter_for", "close_clients", "closing_clients"]
 
 
 def adapter_for(provider: ProviderConfig) -> Adapter:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import certifi
@@ -182,3 +182,16 @@ async def close_clients() -> None:
     client = _clients.pop(id(asyncio.get_running_loop()), None)
     if client is not None:
         await client.aclose()
+
+
+T = TypeVar("T")
+
+
+async def closing_clients(main: Awaitable[T]) -> T:
+    """`main`, then close_clients(): for sync code that runs upstream calls in a loop of its own
+    (`asyncio.run(closing_clients(...))`, `async_to_sync(closing_clients)(...)`), whose pooled
+    client must not outlive that loop (aiohttp warns of every session left open)."""
+    try:
+        return await main
+    finally:
+        await close_clients()

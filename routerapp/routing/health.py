@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from routerapp import errors
 from routerapp.models import Deployment
-from routerapp.providers import adapter_for, close_clients
+from routerapp.providers import adapter_for, closing_clients
 from routerapp.providers.base import Timeouts
 from routerapp.providers.redact import redact
 from routerapp.routing import breaker
@@ -59,7 +59,7 @@ def check_deployments(ids: Iterable[int] | None = None, *, timeout_s: float = 10
     if ids is not None:
         wanted = set(ids)
         deployments = [d for d in deployments if d.id in wanted]
-    results = asyncio.run(_probe_all(deployments, timeout_s))
+    results = asyncio.run(closing_clients(_probe_all(deployments, timeout_s)))
     for r in results:
         # update(), not save(): health is not configuration, and a save would make every server
         # process reload its routing table (signals.py) once per deployment per check.
@@ -138,10 +138,7 @@ async def _probe_all(deployments: list[DeploymentInfo], timeout_s: float) -> lis
         async with gate:
             return await _probe(d, timeout_s)
 
-    try:
-        return list(await asyncio.gather(*(bounded(d) for d in deployments)))
-    finally:
-        await close_clients()  # this loop ends here; its pooled client must not outlive it
+    return list(await asyncio.gather(*(bounded(d) for d in deployments)))
 
 
 async def _probe(deployment: DeploymentInfo, timeout_s: float) -> HealthResult:

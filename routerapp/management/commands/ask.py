@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from routerapp import errors
 from routerapp.management.base import RouterCommand
 from routerapp.observability.writer import writer
-from routerapp.providers import close_clients
+from routerapp.providers import closing_clients
 from routerapp.routing.interactive import Summary, converse
 from routerapp.validation import chat_request
 
@@ -40,7 +40,7 @@ class Command(RouterCommand):
         except errors.RouterError as exc:
             raise CommandError(exc.message) from None
         try:
-            summary = asyncio.run(self._stream(chat))
+            summary = asyncio.run(closing_clients(self._stream(chat)))
         finally:
             writer.flush()  # the history record is written before the command exits
         self.stdout.write("")
@@ -51,14 +51,11 @@ class Command(RouterCommand):
         self._report(summary)
 
     async def _stream(self, chat) -> Summary:
-        try:
-            async for piece in converse(chat):
-                if isinstance(piece, Summary):
-                    return piece
-                self.stdout.write(piece, ending="")
-                self.stdout.flush()
-        finally:
-            await close_clients()  # this loop ends here; its pooled client must not outlive it
+        async for piece in converse(chat):
+            if isinstance(piece, Summary):
+                return piece
+            self.stdout.write(piece, ending="")
+            self.stdout.flush()
         raise AssertionError("converse() always ends with a Summary")
 
     def _report(self, s: Summary) -> None:
