@@ -40,7 +40,7 @@ import orjson
 from routerapp import errors
 from routerapp.observability.drafts import AttemptDraft, RecordDraft, body_for_storage
 from routerapp.observability.writer import writer
-from routerapp.optimizer import detect
+from routerapp.optimizer import learning
 from routerapp.optimizer.quality import Assessment, assess, code_blocks, final_number
 from routerapp.providers.base import ChatRequest, ChatResult, Usage, chunk_dict, completion_id
 from routerapp.routing import budget
@@ -232,6 +232,7 @@ def member_requests(request: ChatRequest, ensemble: EnsembleInfo) -> list[tuple[
             num_retries=request.num_retries,
             drop_params=request.drop_params,
             droppable=droppable,
+            task_slot=request.task_slot,  # the same messages: detected once for all members
         )
         out.append((model, model if not repeat else f"{model}#{repeat + 1}", member))
     return out
@@ -508,8 +509,7 @@ async def answer(
         for a in m.draft.attempts:
             a.member = m.label
             draft.attempts.append(a)
-    # route() detected it before handing the request over.
-    task = (request.task or detect.detect(request.messages)).task_type
+    task = learning.detection_of(request).task_type  # detected once, route() gave the slot its detector
     _filter(members, task, request.messages)
     clusters = score_members(members, ensemble.min_confidence)
     kept = [m for m in members if m.kept]

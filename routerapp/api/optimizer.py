@@ -62,14 +62,14 @@ async def analyze(request: HttpRequest, payload: AnalyzeIn):
     if payload.optimize is not None:
         body["optimize"] = payload.optimize
     chat: ChatRequest = chat_request(body)  # the same validation as /v1
-    chat.task = detect(chat.messages)
+    chat.task = task = detect(chat.messages)
     assert group is not None
     plan = prepare(chat, group, key, table, lookup=False)
     return {
-        "task_type": chat.task.task_type,
-        "confidence": chat.task.confidence,
-        "cluster": chat.task.cluster,
-        "cluster_label": None if chat.task.cluster is None else cluster_label(chat.task.cluster),
+        "task_type": task.task_type,
+        "confidence": task.confidence,
+        "cluster": task.cluster,
+        "cluster_label": None if task.cluster is None else cluster_label(task.cluster),
         "model": payload.model,
         "strategies": sorted(plan.strategies),
         "optimizations": plan.applied,

@@ -41,6 +41,12 @@ def _owned(queryset, api_key_id: int | None):
     return queryset if api_key_id is None else queryset.filter(api_key_id=api_key_id)
 
 
+def _one(queryset, object_id: str):
+    """The row with this client-given id, or None. An id with a NUL in it names nothing: PostgreSQL
+    refuses the character in a text parameter (a DataError, so a 500), SQLite would just not find it."""
+    return None if "\x00" in object_id else queryset.filter(pk=object_id).first()
+
+
 # Files
 
 
@@ -96,14 +102,14 @@ def file_object(file: File) -> dict:
 
 
 def get_file(file_id: str, *, api_key_id: int | None) -> File:
-    file = _owned(File.objects.defer("content"), api_key_id).filter(pk=file_id).first()
+    file = _one(_owned(File.objects.defer("content"), api_key_id), file_id)
     if file is None:
         raise not_found("file", file_id)
     return file
 
 
 def file_content(file_id: str, *, api_key_id: int | None) -> tuple[File, bytes]:
-    file = _owned(File.objects, api_key_id).filter(pk=file_id).first()
+    file = _one(_owned(File.objects, api_key_id), file_id)
     if file is None:
         raise not_found("file", file_id)
     return file, bytes(file.content)
@@ -132,7 +138,7 @@ def _page(queryset, *, after: str | None, limit: int, order: str = "desc") -> tu
     newest_first = order != "asc"
     queryset = queryset.order_by(*(("-created_at", "-pk") if newest_first else ("created_at", "pk")))
     if after:
-        cursor = queryset.model.objects.filter(pk=after).values_list("created_at", flat=True).first()
+        cursor = _one(queryset.model.objects.values_list("created_at", flat=True), after)
         if cursor is not None:
             before = {"created_at__lt": cursor} if newest_first else {"created_at__gt": cursor}
             queryset = queryset.filter(**before)
@@ -193,7 +199,7 @@ def submit(
 
 
 def status(batch_id: str, *, api_key_id: int | None = None) -> Batch:
-    batch = _owned(Batch.objects, api_key_id).filter(pk=batch_id).first()
+    batch = _one(_owned(Batch.objects, api_key_id), batch_id)
     if batch is None:
         raise not_found("batch", batch_id)
     return batch
@@ -274,7 +280,7 @@ def results(batch_id: str, *, api_key_id: int | None = None) -> Results:
     def text(file_id: str | None) -> str:
         if file_id is None:
             return ""
-        file = File.objects.filter(pk=file_id).first()
+        file = _one(File.objects, file_id)
         return bytes(file.content).decode() if file else ""
 
     return Results(batch=batch, output=text(batch.output_file_id), errors=text(batch.error_file_id))

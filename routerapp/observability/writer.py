@@ -15,6 +15,7 @@ repaired, its numbers clamped into range, so the history still counts the reques
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import dataclasses
 import logging
@@ -23,6 +24,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -53,6 +55,8 @@ class HistoryWriter:
         self._done = threading.Condition()
         # Set by submit() when a full batch is queued, so the writer need not wait out the interval.
         self._full = threading.Event()
+        # Drafts handed to defer() whose bookkeeping has not run yet (guarded by _done).
+        self._deferred = 0
 
     def submit(self, draft: RecordDraft) -> None:
         with self._done:
@@ -62,6 +66,28 @@ class HistoryWriter:
             self._start()
         elif self._queue.qsize() >= settings.ROUTER["HISTORY_FLUSH_ROWS"]:
             self._full.set()
+
+    def defer(self, draft: RecordDraft, finish: Callable[[], None]) -> None:
+        """Submit `draft` once `finish` (the rest of its bookkeeping) has run, on the event loop's
+        next turn: for a request whose answer is ready, so what only its record needs (its task
+        type, answer score, stored body) does not hold the answer up. On the /v1 hot path the next
+        turn comes after the answer was written to the client. flush() waits for deferred drafts."""
+        with self._done:
+            self._deferred += 1
+        asyncio.get_running_loop().call_soon(self._finish, draft, finish)
+
+    def _finish(self, draft: RecordDraft, finish: Callable[[], None]) -> None:
+        try:
+            finish()
+        except Exception:
+            # Not the request's fault, and it was answered: it is recorded all the same.
+            logger.exception("history: the bookkeeping of request %s failed", draft.request_id)
+        finally:
+            self.submit(draft)
+            with self._done:
+                self._deferred -= 1
+                if self._deferred == 0:
+                    self._done.notify_all()
 
     def _start(self) -> None:
         with self._lock:
@@ -96,9 +122,14 @@ class HistoryWriter:
     def flush(self, timeout: float = 10.0) -> None:
         """Write everything submitted so far before returning (shutdown, tests, commands).
 
-        Drains the queue in the calling thread, then waits for the batch the writer thread may be
-        holding to land.
+        Waits for drafts defer() holds (unless called on an event loop's own thread, which would
+        have to turn to finish them), drains the queue in the calling thread, then waits for the
+        batch the writer thread may be holding to land.
         """
+        deadline = time.monotonic() + timeout
+        if asyncio._get_running_loop() is None:
+            with self._done:
+                self._done.wait_for(lambda: self._deferred == 0, timeout)
         with self._flush_lock:
             while True:
                 batch: list[RecordDraft] = []
@@ -112,7 +143,6 @@ class HistoryWriter:
                 self._write(batch)
         # The writer thread may be sleeping on a batch it already took: wake it to write it now.
         self._full.set()
-        deadline = time.monotonic() + timeout
         with self._done:
             while self._unwritten > 0:
                 remaining = deadline - time.monotonic()
@@ -124,7 +154,7 @@ class HistoryWriter:
                 self._done.wait(remaining)
 
     def pending(self) -> int:
-        return self._unwritten
+        return self._unwritten + self._deferred
 
     def _pause(self, seconds: float) -> None:
         """Wait for company: up to `seconds`, or until a full batch is queued (tests hold it)."""

@@ -218,13 +218,6 @@ def publish_snapshot(built_at: float) -> None:
     cache().set(VERSION_KEY, built_at, timeout=None)
 
 
-def prepare(draft: RecordDraft, request: Any, group: Any) -> None:
-    """Before routing: note the task type and cluster of a request whose answer will be scored."""
-    if learns_from(group):
-        detection = detection_of(request)
-        draft.task_type, draft.task_cluster = detection.task_type, detection.cluster
-
-
 def score_answer(
     draft: RecordDraft,
     request: Any,

@@ -154,6 +154,30 @@ class NativeBody:
 NATIVE_EVENTS = "x_router_native_events"
 
 
+class TaskSlot:
+    """A request's task type (routerapp.optimizer.detect), detected from the client's messages the
+    first time something asks for it, then kept; copies of the request made for one deployment
+    (trimmed to its context, say) share the slot, so it is detected once and from what the client
+    sent. Detection costs ~0.1 ms: a request nothing on its route needs it for (no learned routing,
+    optimizer strategy or simulated deployment) is detected for its history record after the
+    answer has gone out.
+
+    `detect` is the detector, given by routing.route() (adapters sit below the optimizer and do not
+    import it); a request that never went through route(), an adapter's test, has no task type."""
+
+    __slots__ = ("detect", "messages", "value")
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.messages = messages
+        self.value: Detection | None = None
+        self.detect: Callable[[list[dict[str, Any]]], Detection] | None = None
+
+    def get(self) -> Detection | None:
+        if self.value is None and self.detect is not None:
+            self.value = self.detect(self.messages)
+        return self.value
+
+
 @dataclass(slots=True)
 class ChatRequest:
     """One chat request as the router sees it, already validated.
@@ -171,8 +195,8 @@ class ChatRequest:
     # Per-request overrides of the model's settings (OpenAI SDK `extra_body`).
     timeout_s: float | None = None
     num_retries: int | None = None
-    # The task type route() detected (routerapp.optimizer.detect); strategies and the simulator read it.
-    task: Detection | None = None
+    # Its task type, detected on first use (`task`, below); None until __post_init__ makes it.
+    task_slot: TaskSlot = None  # type: ignore[assignment]
     # Optimizer switches the client sent (x-router-optimize header or `optimize` body field), and
     # the strategies in force once route() resolved them (routerapp.optimizer.switches).
     optimize_spec: str | None = None
@@ -183,6 +207,19 @@ class ChatRequest:
     # Params the router added itself (an ensemble's seed for a repeated member): left out, not
     # refused, where a deployment cannot take them, since the client never asked for them.
     droppable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.task_slot is None:
+            self.task_slot = TaskSlot(self.messages)
+
+    @property
+    def task(self) -> Detection | None:
+        """The task type of the client's messages: strategies, the optimizer and the simulator read it."""
+        return self.task_slot.get()
+
+    @task.setter
+    def task(self, value: Detection) -> None:
+        self.task_slot.value = value
 
     def native_body(self, kind: str) -> dict[str, Any] | None:
         """The client's own body, for an adapter of `kind`, while the request is still unchanged."""
@@ -211,7 +248,7 @@ class ChatRequest:
             request_id=self.request_id,
             timeout_s=self.timeout_s,
             num_retries=self.num_retries,
-            task=self.task,
+            task_slot=self.task_slot,
             optimize_spec=self.optimize_spec,
             optimize=self.optimize,
             endpoint=self.endpoint,

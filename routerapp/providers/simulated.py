@@ -238,9 +238,10 @@ class SimulatedAdapter(Adapter):
         # ensemble sampling one model several times (each with its own seed) gets independent answers.
         if request.params.get("seed") is not None:
             conversation += f"\x1dseed={request.params['seed']}"
-        # route() detects the task type of every request; a request built by hand may not carry one.
-        task = request.task.task_type if request.task is not None else "qa"
-        cluster = request.task.cluster if request.task is not None else None
+        # The simulated model is better at some task types (and clusters) than others; a request
+        # that did not come through route() (an adapter's test) has no task type: a question.
+        detected = request.task
+        task, cluster = (detected.task_type, detected.cluster) if detected is not None else ("qa", None)
         quality = _quality(options.get("quality"), task, cluster)
         good = _rng(seed, upstream_model, conversation, "quality").random() < quality
         prompt = _last_user_text(request.messages)

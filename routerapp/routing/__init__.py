@@ -73,6 +73,12 @@ def new_draft(request: RoutedRequest, key: KeyInfo | None) -> RecordDraft:
     )
 
 
+def note_task(draft: RecordDraft, request: ChatRequest) -> None:
+    """The request's task type in its record; detected now if nothing on its route needed it."""
+    task = learning.detection_of(request)
+    draft.task_type, draft.task_confidence, draft.task_cluster = task.task_type, task.confidence, task.cluster
+
+
 def record_rejected(
     error: errors.RouterError,
     *,
@@ -136,6 +142,7 @@ async def route(
     draft = new_draft(request, key) if draft is None else draft
     attempter: Attempter | None = None
     ensemble = None
+    admitted = False  # past the key's checks: its record says what task it was
     try:
         table = table or await tables.get()
         await health_sync.poll(table)  # health checks run by the worker, into this process's breaker
@@ -144,13 +151,14 @@ async def route(
         if group is None and ensemble is None:
             raise errors.ModelNotFoundError.named(request.model)
         admit(key, request, table)
+        admitted = True
         draft.request_body = body_for_storage(encode_json(request.messages).decode())
         draft.request_params = params_for_storage(request.params)
-        # Once per request, before deployments are chosen: strategies read it from the request.
-        request.task = detect(request.messages)
-        draft.task_type, draft.task_confidence = request.task.task_type, request.task.confidence
-        draft.task_cluster = request.task.cluster
+        # The task type is detected when first read (providers.base.TaskSlot): here by an ensemble,
+        # by the optimizer's strategies or a learned strategy, else for the record once answered.
+        request.task_slot.detect = detect
         if ensemble is not None:
+            note_task(draft, request)
             # Members are routed by route() itself, passed in so ensembling needs no import of it.
             return await ensembling.answer(
                 request,
@@ -166,8 +174,8 @@ async def route(
         plan = optimizer.prepare(request, group, key, table)
         draft.optimizations = plan.applied
         if plan.hit is not None:
+            note_task(draft, request)
             return _from_cache(request, plan.hit, draft, key, started, submit)
-        learning.prepare(draft, request, group)
         attempter = Attempter(
             table,
             group,
@@ -191,12 +199,16 @@ async def route(
         if ensemble is not None:
             upstream_s = ensembling.upstream_s(draft)
         exc.overhead_ms = draft.overhead_ms = (time.perf_counter() - started - upstream_s) * 1000
+        if admitted:
+            note_task(draft, request)
         record_failure(draft, exc, started, submit=submit)
         raise
     except asyncio.CancelledError:
         # The client went away while we waited on an upstream: still a request that reached us.
         draft.status, draft.http_status, draft.error_type = "cancelled", 499, "ClientDisconnected"
         draft.latency_ms = (time.perf_counter() - started) * 1000
+        if admitted:
+            note_task(draft, request)
         if submit:
             writer.submit(draft)
         raise
@@ -256,22 +268,29 @@ def _finish_completion(
     draft.latency_ms = (now - started) * 1000
     draft.overhead_ms = overhead_ms
     draft.spent(result.usage, parts)
-    draft.response_body = body_for_storage(result.content)
-    learning.score_answer(
-        draft,
-        request,
-        call.group,
-        deployment.id,
-        answer=result.content,
-        finish_reason=result.finish_reason,
-        latency_ms=call.latency_ms,
-    )
     if key is not None:
-        charge(key, draft)
-    if not ((body.get("choices") or [{}])[0].get("message") or {}).get("tool_calls"):
-        optimizer.remember(plan, result.content, result.finish_reason, result.usage, deployment.label)
+        charge(key, draft)  # before the answer goes: the key's next request sees what this one spent
+
+    def finish() -> None:
+        """What only the record, the learned scores and the response cache need."""
+        note_task(draft, request)
+        draft.response_body = body_for_storage(result.content)
+        learning.score_answer(
+            draft,
+            request,
+            call.group,
+            deployment.id,
+            answer=result.content,
+            finish_reason=result.finish_reason,
+            latency_ms=call.latency_ms,
+        )
+        if not ((body.get("choices") or [{}])[0].get("message") or {}).get("tool_calls"):
+            optimizer.remember(plan, result.content, result.finish_reason, result.usage, deployment.label)
+
     if submit:
-        writer.submit(draft)
+        writer.defer(draft, finish)  # after the answer is written (on the hot path)
+    else:
+        finish()  # the caller (an ensemble) reads the draft as soon as this returns
     return Completion(
         body=body, result=result, deployment_label=deployment.label, overhead_ms=overhead_ms, draft=draft
     )
@@ -287,6 +306,7 @@ def _finish_stream(
     draft = session.draft
     draft.latency_ms = (time.perf_counter() - session.started) * 1000
     draft.overhead_ms = session.overhead_ms
+    note_task(draft, session.request)
     text = "".join(session.text)
     draft.response_body = body_for_storage(text)
     if error is not None:
@@ -316,6 +336,7 @@ __all__ = [
     "StreamSession",
     "admit",
     "new_draft",
+    "note_task",
     "record_answered",
     "record_failure",
     "record_rejected",

@@ -17,6 +17,7 @@ from ninja.testing import TestAsyncClient
 
 from routerapp.api import anthropic_api, openai_api
 from routerapp.models import QueryRecord
+from routerapp.providers.http import closing_clients
 from tests.factories import create_key, create_model, create_provider
 from tests.helpers import flush_history
 
@@ -40,7 +41,7 @@ def through_hot_path(live_url: str, key: str, path: str, **kwargs) -> httpx.Resp
 def through_ninja(api, key: str, path: str, **kwargs):
     """The view through ninja's test client: Django's HttpRequest and HttpResponse, no gate."""
     headers = {"Authorization": f"Bearer {key}", **kwargs.pop("headers", {})}
-    return asyncio.run(TestAsyncClient(api).post(path, headers=headers, **kwargs))
+    return asyncio.run(closing_clients(TestAsyncClient(api).post(path, headers=headers, **kwargs)))
 
 
 def record(request_id: str | None = None) -> tuple:

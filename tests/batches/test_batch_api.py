@@ -146,6 +146,17 @@ def test_a_key_sees_only_its_own_files_and_batches(client, client_for):
         client.files.retrieve(batch.input_file_id)
 
 
+def test_an_id_with_a_nul_in_it_is_not_found_rather_than_a_server_error(client):
+    # PostgreSQL refuses NUL in a text parameter (the fuzz suite found it as a 500 on ?after=).
+    batch = upload_and_create(client, [request_line("a", "good")])
+    assert [b.id for b in client.batches.list(after="b\x00\x9e")] == [batch.id]
+    assert [f.id for f in client.files.list(after="f\x00")] == [batch.input_file_id]
+    with pytest.raises(openai.NotFoundError):
+        client.batches.retrieve("batch_\x00")
+    with pytest.raises(openai.NotFoundError):
+        client.files.retrieve("file-\x00")
+
+
 def test_cancel_stops_the_lines_not_yet_started(client, upstream, models):
     create_model("slow", [(models, "ok;delay=50")])
     settings.ROUTER["BATCH_CONCURRENCY"], before = 1, settings.ROUTER["BATCH_CONCURRENCY"]

@@ -23,7 +23,9 @@ def create_adapter(**options: Any) -> SimulatedAdapter:
 def create_request(prompt: str = "What is the capital of France?", **params: Any) -> ChatRequest:
     # As route() does: the task type is detected once and travels on the request.
     messages = [{"role": "user", "content": prompt}]
-    return ChatRequest(model="sim-model", messages=messages, params=params, task=detect(messages))
+    request = ChatRequest(model="sim-model", messages=messages, params=params)
+    request.task = detect(messages)
+    return request
 
 
 def complete(adapter: SimulatedAdapter, request: ChatRequest, model: str = "sim-1") -> ChatResult:
@@ -267,7 +269,8 @@ def test_usage_is_reported_by_the_simulator_itself() -> None:
 
 def test_content_part_lists_are_read() -> None:
     messages = [{"role": "user", "content": [{"type": "text", "text": "What is 9 * 9?"}]}]
-    request = ChatRequest(model="sim-model", messages=messages, task=detect(messages))
+    request = ChatRequest(model="sim-model", messages=messages)
+    request.task = detect(messages)
     assert "= 81" in complete(create_adapter(quality=1.0), request).content
 
 

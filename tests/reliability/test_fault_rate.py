@@ -16,6 +16,7 @@ import pytest
 from routerapp import errors
 from routerapp.models import QueryRecord
 from routerapp.providers.base import ChatRequest
+from routerapp.providers.http import closing_clients
 from routerapp.routing import route
 from routerapp.routing.clock import clock
 from routerapp.routing.table import tables
@@ -51,7 +52,7 @@ def test_two_deployments_with_5_percent_faults_give_clients_almost_no_errors(rat
     tables.invalidate()
     clock.stop()
     try:
-        outcomes = asyncio.run(send(n, rate))
+        outcomes = asyncio.run(closing_clients(send(n, rate)))
     finally:
         clock.start()
     # Every request failing 3 tries on both deployments: 0.05^6 of them, so none in practice; one in
