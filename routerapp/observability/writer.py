@@ -72,11 +72,16 @@ class HistoryWriter:
         next turn: for a request whose answer is ready, so what only its record needs (its task
         type, answer score, stored body) does not hold the answer up. On the /v1 hot path the next
         turn comes after the answer was written to the client. flush() waits for deferred drafts."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a stream's record made by the garbage collector): now
+            self._finish(draft, finish, deferred=False)
+            return
         with self._done:
             self._deferred += 1
-        asyncio.get_running_loop().call_soon(self._finish, draft, finish)
+        loop.call_soon(self._finish, draft, finish)
 
-    def _finish(self, draft: RecordDraft, finish: Callable[[], None]) -> None:
+    def _finish(self, draft: RecordDraft, finish: Callable[[], None], deferred: bool = True) -> None:
         try:
             finish()
         except Exception:
@@ -84,10 +89,11 @@ class HistoryWriter:
             logger.exception("history: the bookkeeping of request %s failed", draft.request_id)
         finally:
             self.submit(draft)
-            with self._done:
-                self._deferred -= 1
-                if self._deferred == 0:
-                    self._done.notify_all()
+            if deferred:
+                with self._done:
+                    self._deferred -= 1
+                    if self._deferred == 0:
+                        self._done.notify_all()
 
     def _start(self) -> None:
         with self._lock:

@@ -306,29 +306,37 @@ def _finish_stream(
     draft = session.draft
     draft.latency_ms = (time.perf_counter() - session.started) * 1000
     draft.overhead_ms = session.overhead_ms
-    note_task(draft, session.request)
-    text = "".join(session.text)
-    draft.response_body = body_for_storage(text)
     if error is not None:
         draft.fail(error)
-    elif session.finished:
-        usage = Usage(draft.prompt_tokens, draft.completion_tokens)
-        optimizer.remember(plan, text, session.finish_reason, usage, session.deployment_label)
-    if error is None:
-        call = session.opened.call
-        learning.score_answer(
-            draft,
-            session.request,
-            call.group,
-            call.deployment.id,
-            answer=text,
-            finish_reason=session.finish_reason,
-            latency_ms=call.latency_ms,
-        )
     if key is not None:
-        charge(key, draft)
+        charge(key, draft)  # now: the key's next request sees what this one spent
+
+    def finish() -> None:
+        """What only the record, the learned scores and the response cache need: run once the
+        stream's end has been written, not between its last chunk and [DONE] (while the other
+        streams in flight wait for the loop)."""
+        note_task(draft, session.request)
+        text = "".join(session.text)
+        draft.response_body = body_for_storage(text)
+        if error is None and session.finished:
+            usage = Usage(draft.prompt_tokens, draft.completion_tokens)
+            optimizer.remember(plan, text, session.finish_reason, usage, session.deployment_label)
+        if error is None:
+            call = session.opened.call
+            learning.score_answer(
+                draft,
+                session.request,
+                call.group,
+                call.deployment.id,
+                answer=text,
+                finish_reason=session.finish_reason,
+                latency_ms=call.latency_ms,
+            )
+
     if submit:
-        writer.submit(draft)
+        writer.defer(draft, finish)
+    else:
+        finish()
 
 
 __all__ = [

@@ -17,7 +17,7 @@ from routerapp import errors
 from routerapp.ensembling import EnsembleStream
 from routerapp.observability.drafts import RecordDraft
 from routerapp.providers.base import ChatRequest
-from routerapp.routing import route
+from routerapp.routing import note_task, route
 from routerapp.routing.cached import CachedStream
 from routerapp.routing.streaming import StreamSession
 from routerapp.routing.table import KeyInfo, RoutingTable, tables
@@ -125,6 +125,9 @@ async def converse(chat: ChatRequest, *, key: KeyInfo | None = None) -> AsyncIte
                     yield text
     except errors.RouterError:
         pass  # the draft says how it failed
+    # The record's task type is noted once the stream's end has gone out (HistoryWriter.defer),
+    # maybe not yet: noted here for the summary (the detection is kept, so this is not a second).
+    note_task(session.draft, chat)
     yield summarize(session.draft, table)
 
 
