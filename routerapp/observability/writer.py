@@ -42,6 +42,14 @@ from routerapp.observability.drafts import RecordDraft
 logger = logging.getLogger(__name__)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class HistoryWriter:
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[RecordDraft] = queue.SimpleQueue()
@@ -72,9 +80,8 @@ class HistoryWriter:
         next turn: for a request whose answer is ready, so what only its record needs (its task
         type, answer score, stored body) does not hold the answer up. On the /v1 hot path the next
         turn comes after the answer was written to the client. flush() waits for deferred drafts."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a stream's record made by the garbage collector): now
+        loop = _running_loop()
+        if loop is None:  # no loop (a stream's record made by the garbage collector): now
             self._finish(draft, finish, deferred=False)
             return
         with self._done:
@@ -133,7 +140,7 @@ class HistoryWriter:
         batch the writer thread may be holding to land.
         """
         deadline = time.monotonic() + timeout
-        if asyncio._get_running_loop() is None:
+        if _running_loop() is None:
             with self._done:
                 self._done.wait_for(lambda: self._deferred == 0, timeout)
         with self._flush_lock:

@@ -49,7 +49,9 @@ def event_key(seq: int) -> str:
 
 
 def detection_of(request: Any) -> detect.Detection:
-    """The request's task type and cluster: what route() detected (`request.task`), else detected here."""
+    """The request's task type and cluster: `request.task` (detected on first read once route() has
+    given the request's TaskSlot its detector), else, for a request that did not come through
+    route(), detected here."""
     task = getattr(request, "task", None)
     if task is not None:
         return task
