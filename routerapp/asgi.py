@@ -56,6 +56,7 @@ class ApiHandler(ASGIHandler):
 from routerapp import production  # noqa: E402
 from routerapp.api.gate import Gate, RequestIds  # noqa: E402  (needs the settings configured above)
 from routerapp.api.hotpath import HOT_PATHS  # noqa: E402
+from routerapp.optimizer import detect  # noqa: E402
 
 api_application = Gate(ApiHandler(), hot=HOT_PATHS)
 management_application = RequestIds(django_application)
@@ -70,6 +71,7 @@ def freeze_startup_objects() -> None:
     """
     import_module(settings.ROOT_URLCONF)  # the URLconf imports the API and the router: freeze them too
     genai_prices.data_snapshot.get_snapshot()  # the price catalogue (~20k objects), loaded by the first bill
+    detect.model()  # the task detector's tables (~0.5 s to build): before the first request, not in it
     gc.collect()
     gc.freeze()
 

@@ -29,6 +29,7 @@ import orjson
 from routerapp import errors
 from routerapp.api.anthropic import ENDPOINT as MESSAGES
 from routerapp.api.anthropic import message
+from routerapp.api.coalesce import relay
 from routerapp.api.gate import HotPath, Receive, Send, error_dict, with_own_headers
 from routerapp.api.openai import CHAT, EMBEDDINGS, Answer, Incoming, Intake, chat_completion, embedding
 from routerapp.routing.table import KeyInfo
@@ -106,12 +107,14 @@ async def write(answer: Answer, send: Send, request_id: str, path: str) -> None:
     if stream is None:
         await send({"type": "http.response.body", "body": answer.body})
         return
+
+    async def write_body(part: bytes, more: bool) -> None:
+        await send({"type": "http.response.body", "body": part, "more_body": more})
+
     try:
-        async for part in stream:
-            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await relay(stream, write_body)  # the events that arrived together, in one write
     finally:
         await stream.aclose()  # type: ignore[attr-defined]  # an async generator: its cleanup runs now
-    await send({"type": "http.response.body", "body": b""})
 
 
 def response_start(answer: Answer, request_id: str) -> dict:

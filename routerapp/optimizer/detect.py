@@ -2,8 +2,8 @@
 
 A linear model over TF-IDF features (word unigrams and bigrams, character 3-5-grams, a few
 structural flags), trained with scikit-learn by `make train-classifier` (routerapp/optimizer/training)
-and shipped as `detector.npz`. Inference here is numpy only, because route() calls `detect` on every
-request: the weights load once per process at import, and a prompt costs one pass over at most 2,300
+and shipped as `detector.npz`. Inference here is numpy only, because every request is detected: the
+weights load once per process (`model()`, on first use), and a prompt costs one pass over at most 2,300
 characters of its latest turn (features.clip: long prompts are read at their start and end, where the
 instruction usually is) and one small sparse dot product.
 
@@ -13,6 +13,7 @@ the turn before it as context.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from itertools import repeat
@@ -191,19 +192,38 @@ class Classifier:
         confidence = 1.0 / float(np.exp(scores - scores[best]).sum())
         task_type = self.labels[best]
         # The cluster reuses the vector just computed: one gather and a (k,) product more.
+        clusters = model()[1]
         cluster = clusters.assign(task_type, unique, x) if clusters is not None and unique.size else None
         return Detection(task_type, round(confidence, 3), cluster)
 
 
-_classifier = Classifier(ARTIFACT)
-assert _classifier.labels == TASK_TYPES, (
-    "detector.npz was trained for other task types; run make train-classifier"
-)
-clusters = clustering.load(_classifier.index, TASK_TYPES, _classifier.fingerprint)
+@functools.cache
+def model() -> tuple[Classifier, clustering.Clusters | None]:
+    """The shipped classifier and its prompt clusters, loaded on first use rather than at import.
+
+    Loading builds the vocabulary's lookup tables (~0.5 s): a management command that never detects
+    (`--help`, `apikey`, `stats`) should not pay for it. The server loads it at startup
+    (asgi.freeze_startup_objects), before its first request.
+    """
+    classifier = Classifier(ARTIFACT)
+    assert classifier.labels == TASK_TYPES, (
+        "detector.npz was trained for other task types; run make train-classifier"
+    )
+    return classifier, clustering.load(classifier.index, TASK_TYPES, classifier.fingerprint)
+
+
+def __getattr__(name: str) -> Any:
+    # `detect._classifier` and `detect.clusters`, as module attributes, load the model when first read.
+    if name == "_classifier":
+        return model()[0]
+    if name == "clusters":
+        return model()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def cluster_label(cluster: int | None) -> str:
     """A human name for a cluster id: its task type and top terms ('code: sql, select, join')."""
+    clusters = model()[1]
     if cluster is None or clusters is None or not 0 <= cluster < len(clusters.info):
         return f"cluster {cluster}"
     info = clusters.info[cluster]
@@ -212,7 +232,7 @@ def cluster_label(cluster: int | None) -> str:
 
 def detect(messages: list[dict[str, Any]]) -> Detection:
     """The task type of the conversation's latest user turn, and how sure the model is (0-1)."""
-    return _classifier.detect(messages)
+    return model()[0].detect(messages)
 
 
 def as_messages(item: dict[str, Any]) -> list[dict[str, Any]]:

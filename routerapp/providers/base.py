@@ -669,19 +669,20 @@ async def iter_sse(response: UpstreamResponse) -> AsyncIterator[tuple[str, str]]
     """Yield (event, data) pairs from a server-sent-events response, per the SSE spec's framing."""
     event = ""
     data_lines: list[str] = []
-    async for line in response.aiter_lines():
-        if line == "":
-            if data_lines:
-                yield event, "\n".join(data_lines)
-            event, data_lines = "", []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "event":
-            event = value
-        elif name == "data":
-            data_lines.append(value)
+    async for lines in response.line_batches():
+        for line in lines:
+            if line == "":
+                if data_lines:
+                    yield event, "\n".join(data_lines)
+                event, data_lines = "", []
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "event":
+                event = value
+            elif name == "data":
+                data_lines.append(value)
     if data_lines:
         yield event, "\n".join(data_lines)

@@ -3,6 +3,9 @@ non-zero exit, and each runs for real once as a subprocess."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.core.management import CommandError, get_commands
 
@@ -44,17 +47,19 @@ def test_bad_arguments_raise_command_error(name, db):
 
 
 def test_help_and_bad_arguments_from_the_shell(shell):
-    for name in OURS:
-        helped = shell(name, "--help")
-        assert helped.returncode == 0, (name, helped.stderr)
-        assert len(helped.stdout.split("\n\n")[1].strip()) > 20, name  # the description paragraph
-    for name, (args, reason) in BAD.items():
-        if name not in OURS:
-            continue
-        done = shell(*args)
-        assert done.returncode != 0, name
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and reason in lines[0], (name, done.stderr)
+    # Each is a process of its own (~2 s to start Django and the router): two at a time, as the
+    # machine has cores for, rather than some sixty seconds of CI one after another.
+    bad = [(name, args, reason) for name, (args, reason) in BAD.items() if name in OURS]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        helps = pool.map(lambda name: shell(name, "--help"), OURS)
+        dones = pool.map(lambda case: shell(*case[1]), bad)
+        for name, helped in zip(OURS, helps, strict=True):
+            assert helped.returncode == 0, (name, helped.stderr)
+            assert len(helped.stdout.split("\n\n")[1].strip()) > 20, name  # the description paragraph
+        for (name, _, reason), done in zip(bad, dones, strict=True):
+            assert done.returncode != 0, name
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and reason in lines[0], (name, done.stderr)
 
 
 def test_the_config_and_statistics_commands_run_from_the_shell(shell, tmp_path):
