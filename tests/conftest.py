@@ -141,6 +141,10 @@ class LiveServer:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=2,
+            # uvicorn's 5 s default closes an idle connection; with the test, the fake upstream and
+            # the server sharing one interpreter, a burst can leave one idle that long and the client
+            # then reuses a closed connection (httpx.ReadError, seen once under a loaded machine).
+            timeout_keep_alive=60,
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
