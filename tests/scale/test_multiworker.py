@@ -1,8 +1,8 @@
 """`serve --workers 2`: two server processes share one key's rate limit and one deployment's cooldown.
 
 The servers are real `manage.py serve --workers 2 --no-worker` processes on the test database,
-sharing Redis (REDIS_URL, else DB 3 on 127.0.0.1) under a key prefix of their own, and calling
-the fake upstream. Which worker serves a request is the kernel's choice, so each test first finds
+sharing Redis (REDIS_URL, else DB 4 on 127.0.0.1, not the DB 3 that CI's PostgreSQL run beside
+this one flushes) under a key prefix of their own, and calling the fake upstream. Which worker serves a request is the kernel's choice, so each test first finds
 one keep-alive connection per worker (by looking up the server side of the socket in /proc) and
 then sends its requests through those. Skipped when Redis is not reachable.
 """
@@ -24,7 +24,7 @@ from tests.factories import create_key, create_model, create_provider
 from tests.fakes import redis_key_prefix
 from tests.helpers import database_url, serve_process
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/4"
 HI = [{"role": "user", "content": "hi"}]
 
 
