@@ -118,10 +118,9 @@ def test_cancelling_a_write_throws_the_cancellation_into_the_waiting_iterator():
     """The write of the ready parts is cancelled while the next step of the iterator is half run:
     the iterator gets the cancellation at its wait (its cleanup runs), and relay raises it."""
     events: list[str] = []
-    blocked = asyncio.Event
 
     async def main():
-        gate = blocked()
+        never = asyncio.Event()
 
         async def parts():
             try:
@@ -134,7 +133,7 @@ def test_cancelling_a_write_throws_the_cancellation_into_the_waiting_iterator():
 
         async def write(data: bytes, more: bool) -> None:
             events.append(f"write {data!r}")
-            await gate.wait()  # a client that reads nothing: the write never finishes
+            await never.wait()  # a client that reads nothing: the write never finishes
 
         task = asyncio.ensure_future(relay(parts(), write))
         await asyncio.sleep(0.01)
