@@ -163,18 +163,18 @@ def test_faults_of_every_kind_never_reach_the_client_while_a_deployment_is_healt
 
 def test_one_dead_deployment_of_three_costs_no_client_a_failure(up, upstream, live_url, stopped_clock):
     create_model("m", [(up, "ok;n=1"), (up, "ok;n=2"), (up, "err=500")], cooldown_s=60)
-    statuses = burst(live_url, create_key(), "m", 1000, concurrency=16)
-    assert statuses == {200: 1000}
+    statuses = burst(live_url, create_key(), "m", 500, concurrency=16)
+    assert statuses == {200: 500}
     # Cooled down after min_requests (10) failures in a row, for the whole run: only requests
     # already in flight reached it after that.
     assert upstream.hits["err=500"] <= 10 + 16
-    assert upstream.hits["ok;n=1"] + upstream.hits["ok;n=2"] == 1000
+    assert upstream.hits["ok;n=1"] + upstream.hits["ok;n=2"] == 500
     # cooldown_s, opened once: the clock moved only by the backoff the retries slept.
     remaining = breaker.cooldown_remaining(deployment("err=500").id)
     assert 60 - sum(stopped_clock.slept) <= remaining <= 60
     dead = deployment("err=500").id
     cooled = [r for r in records() if {"deployment": dead, "reason": "cooldown"} in r.skipped]
-    assert len(cooled) > 900
+    assert len(cooled) > 450
 
 
 @pytest.mark.parametrize(
