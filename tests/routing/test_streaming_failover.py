@@ -53,7 +53,9 @@ def test_a_stream_without_a_first_token_in_time_falls_back(up, upstream, live_ur
     assert events[-1] == "[DONE]"
     (record,) = records()
     assert attempts(record) == [("hang", 0, "UpstreamTimeoutError"), ("ok", 0, "")]
-    assert attempt_latencies(record)[0] >= 300  # not given up before its 0.3 s
+    # Not given up before its 0.3 s (uvloop keeps timers in whole milliseconds: one may fire a
+    # up to a millisecond early, hence the margin, as in the other timeout tests).
+    assert attempt_latencies(record)[0] >= 300 * 0.95
 
 
 def test_a_stream_cut_midway_continues_on_the_next_deployment_as_one_answer(up, upstream, live_url):
