@@ -53,7 +53,7 @@ def test_a_stream_without_a_first_token_in_time_falls_back(up, upstream, live_ur
     assert events[-1] == "[DONE]"
     (record,) = records()
     assert attempts(record) == [("hang", 0, "UpstreamTimeoutError"), ("ok", 0, "")]
-    # Not given up before its 0.3 s (uvloop keeps timers in whole milliseconds: one may fire a
+    # Not given up before its 0.3 s (uvloop keeps timers in whole milliseconds: one may fire
     # up to a millisecond early, hence the margin, as in the other timeout tests).
     assert attempt_latencies(record)[0] >= 300 * 0.95
 
