@@ -86,24 +86,26 @@ def test_an_error_in_the_iterator_reaches_the_caller():
     assert out.writes == [(b"a", True)]
 
 
+async def one_part_then_a_long_wait(events: list[str]):
+    """b"a" at once, then a wait the test cancels; notes where the cancellation arrived."""
+    try:
+        yield b"a"
+        await asyncio.sleep(10)
+        yield b"never"
+    except asyncio.CancelledError:
+        events.append("cancelled in the iterator")
+        raise
+    finally:
+        await asyncio.sleep(0)  # cleanup that awaits still runs
+        events.append("iterator cleaned up")
+
+
 def test_cancelling_while_the_iterator_waits_cancels_it_there():
     events: list[str] = []
 
-    async def parts():
-        try:
-            yield b"a"
-            await asyncio.sleep(10)
-            yield b"never"
-        except asyncio.CancelledError:
-            events.append("cancelled in the iterator")
-            raise
-        finally:
-            await asyncio.sleep(0)  # cleanup that awaits still runs
-            events.append("iterator cleaned up")
-
     async def main():
         out = Recorder()
-        task = asyncio.ensure_future(relay(parts(), out))
+        task = asyncio.ensure_future(relay(one_part_then_a_long_wait(events), out))
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -122,24 +124,15 @@ def test_cancelling_a_write_throws_the_cancellation_into_the_waiting_iterator():
     async def main():
         never = asyncio.Event()
 
-        async def parts():
-            try:
-                yield b"a"
-                await asyncio.sleep(10)
-                yield b"never"
-            except asyncio.CancelledError:
-                events.append("cancelled in the iterator")
-                raise
-
         async def write(data: bytes, more: bool) -> None:
             events.append(f"write {data!r}")
             await never.wait()  # a client that reads nothing: the write never finishes
 
-        task = asyncio.ensure_future(relay(parts(), write))
+        task = asyncio.ensure_future(relay(one_part_then_a_long_wait(events), write))
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     run(main())
-    assert events == ["write b'a'", "cancelled in the iterator"]
+    assert events == ["write b'a'", "cancelled in the iterator", "iterator cleaned up"]

@@ -2,9 +2,10 @@
 
 The servers are real `manage.py serve --workers 2 --no-worker` processes on the test database,
 sharing Redis (REDIS_URL, else DB 4 on 127.0.0.1, not the DB 3 that CI's PostgreSQL run beside
-this one flushes) under a key prefix of their own, and calling the fake upstream. Which worker serves a request is the kernel's choice, so each test first finds
-one keep-alive connection per worker (by looking up the server side of the socket in /proc) and
-then sends its requests through those. Skipped when Redis is not reachable.
+this one flushes) under a key prefix of their own, and calling the fake upstream. Which worker
+serves a request is the kernel's choice, so each test first finds one keep-alive connection per
+worker (by looking up the server side of the socket in /proc) and then sends its requests through
+those. Skipped when Redis is not reachable.
 """
 
 from __future__ import annotations
