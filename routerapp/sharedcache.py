@@ -19,7 +19,10 @@ dict), Redis's client pools its connections and resets the pool in a forked chil
 
 from __future__ import annotations
 
+import pickle
+
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.signals import setting_changed
@@ -35,7 +38,52 @@ class _UncheckedKeys:
 
 
 class LocalMemoryCache(_UncheckedKeys, LocMemCache):
-    """Django's local-memory cache without the memcached key check."""
+    """Django's local-memory cache without the memcached key check, and with integers unpickled.
+
+    Most of route()'s calls are counters (incr, add, get of an int). LocMemCache pickles every
+    value it stores, so each incr was a pickle.loads and a pickle.dumps under the lock; an int is
+    immutable, so it is stored as it is (a pickled value is bytes, never an int: the two cannot be
+    confused). Every other value is pickled as Django does it.
+    """
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if type(value) is not int:
+            return super().add(key, value, timeout, version)
+        key = self.make_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._set(key, value, timeout)
+                return True
+            return False
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if type(value) is not int:
+            return super().set(key, value, timeout, version)
+        key = self.make_key(key, version=version)
+        with self._lock:
+            self._set(key, value, timeout)
+
+    def get(self, key, default=None, version=None):
+        key = self.make_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._delete(key)
+                return default
+            stored = self._cache[key]
+            self._cache.move_to_end(key, last=False)
+        return stored if type(stored) is int else pickle.loads(stored)
+
+    def incr(self, key, delta=1, version=None):
+        key = self.make_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._delete(key)
+                raise ValueError(f"Key '{key}' not found")
+            stored = self._cache[key]
+            value = (stored if type(stored) is int else pickle.loads(stored)) + delta
+            self._cache[key] = value if type(value) is int else pickle.dumps(value, self.pickle_protocol)
+            self._cache.move_to_end(key, last=False)
+        return value
 
 
 class RedisCache(_UncheckedKeys, DjangoRedisCache):

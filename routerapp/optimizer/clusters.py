@@ -79,9 +79,10 @@ class Clusters:
         ids, centroids = found
         rows = self.rows[unique]
         known = rows >= 0
-        if not known.any():
+        rows = rows[known]
+        if not rows.size:
             return None
-        scores = x[known] @ centroids[rows[known]]
+        scores = x[known] @ centroids[rows]
         return int(ids[int(scores.argmax())])
 
 

@@ -10,6 +10,7 @@ win, except that a key's `-name` is the operator's opt-out for that client and n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 STRATEGIES = ("compress", "instructions", "params", "select", "cache")
@@ -45,6 +46,19 @@ def normalize(spec: str | Iterable[str] | None) -> list[str]:
 def resolve(model: Iterable[str] = (), key: Iterable[str] = (), request: str | None = None) -> frozenset[str]:
     """The strategies in force. `model` and `key` are stored (already valid) specs; `request` is
     the client's and raises ValueError when it is not valid."""
+    if request is not None and len(request) > _REMEMBERED_CHARS:
+        return _resolved.__wrapped__(tuple(model), tuple(key), request)
+    return _resolved(tuple(model), tuple(key), request)
+
+
+# route() asks on every request, nearly always with the same few specs: the answer is remembered
+# (a bounded cache, since a client may send a new spec each time; only short specs, so it stays
+# small whatever clients send; an invalid spec raises and is not remembered).
+_REMEMBERED_CHARS = 200
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(model: tuple[str, ...], key: tuple[str, ...], request: str | None) -> frozenset[str]:
     on: dict[str, bool] = {}
     on.update(parse(model))
     key_switches = parse(key)
