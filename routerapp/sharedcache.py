@@ -20,6 +20,10 @@ dict), Redis's client pools its connections and resets the pool in a forked chil
 from __future__ import annotations
 
 import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -45,6 +49,13 @@ class LocalMemoryCache(_UncheckedKeys, LocMemCache):
     immutable, so it is stored as it is (a pickled value is bytes, never an int: the two cannot be
     confused). Every other value is pickled as Django does it.
     """
+
+    # LocMemCache's own state and helpers, which django-stubs does not declare.
+    _cache: OrderedDict[str, Any]
+    _lock: threading.Lock
+    _has_expired: Callable[[str], bool]
+    _set: Callable[..., None]
+    _delete: Callable[[str], bool]
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         if type(value) is not int:
