@@ -62,6 +62,9 @@ api_application = Gate(ApiHandler(), hot=HOT_PATHS)
 management_application = RequestIds(django_application)
 
 
+GC_YOUNG_THRESHOLD = 5000
+
+
 def freeze_startup_objects() -> None:
     """Keep the garbage collector's full passes off the objects that live as long as the process.
 
@@ -74,6 +77,12 @@ def freeze_startup_objects() -> None:
     detect.model()  # the task detector's tables (~0.5 s to build): before the first request, not in it
     gc.collect()
     gc.freeze()
+    # The youngest generation is collected after 5,000 net new containers, not Python's 700. A
+    # request in flight holds a few hundred (its draft, spans, messages, aiohttp's objects), so at
+    # 700 a collection came every few requests and walked those of all 32 in flight each time,
+    # before they died by refcount anyway: measured at 32 in flight (8,300 requests), 0.45-0.53 s
+    # of collections at 700 against 0.15-0.20 s at 5,000, each pass then 2-5 ms.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def application(scope, receive, send):
