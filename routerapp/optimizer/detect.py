@@ -82,7 +82,8 @@ class Classifier:
     def __init__(self, path: Path) -> None:
         with np.load(path, allow_pickle=False) as data:
             self.labels = tuple(str(x) for x in data["labels"])
-            vocabulary = bytes(data["vocabulary"]).decode("utf-8").split("\x00")
+            self._vocabulary = data["vocabulary"]  # NUL-separated UTF-8, for `index`
+            vocabulary = bytes(self._vocabulary).decode("utf-8").split("\x00")
             self.fingerprint = clustering.fingerprint(data["vocabulary"], data["idf"])
             # Kept as shipped (float32: half the memory of float64, 2.6 MB less per process); the
             # rows a prompt gathers are widened to float64 before any arithmetic, so every sum is
@@ -90,7 +91,10 @@ class Classifier:
             self.idf = data["idf"]
             self.weights = data["weights"]  # (features, labels)
             self.bias = data["bias"].astype(np.float64)
-        self.index = {feature: i for i, feature in enumerate(vocabulary)}
+        # What requests look up by string: character n-grams (of a short text) and flags. Word
+        # features are found through the tables below; the full vocabulary index (`index`) is
+        # built only for training and the clusters' load, not kept in the server (~2 MB).
+        self._grams = {f: i for i, f in enumerate(vocabulary) if len(f) in CHAR_SIZES or f.startswith("#")}
         self._unigrams: dict[str, dict[str, int]] = {prefix: {} for prefix in WORD_PREFIXES}
         self._bigrams: dict[str, dict[tuple[str, str], int]] = {prefix: {} for prefix in WORD_PREFIXES}
         # A string may be several kinds of feature at once ("wha": the word "ha", or the 3-gram
@@ -116,6 +120,16 @@ class Classifier:
         self._gram_hashes = all_hashes[order]
         self._gram_ids = (np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64))[order]
 
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """Every feature's id: what training's spelled-out features are looked up in."""
+        return self.vocabulary_index()
+
+    def vocabulary_index(self) -> dict[str, int]:
+        """A new {feature: id} of the whole vocabulary (not kept: see `index`)."""
+        vocabulary = bytes(self._vocabulary).decode("utf-8").split("\x00")
+        return {feature: i for i, feature in enumerate(vocabulary)}
+
     def ids(self, p: Parts) -> np.ndarray:
         """The vocabulary ids of a conversation's features (repeats included; unknown ones left out)."""
         found, hashed = self._found(p)
@@ -133,13 +147,14 @@ class Classifier:
                 found += [
                     i for pair in zip(tokens, tokens[1:], strict=False) if (i := pairs.get(pair)) is not None
                 ]
-        found += [i for flag in p.flags if (i := self.index.get(flag)) is not None]
+        grams = self._grams
+        found += [i for flag in p.flags if (i := grams.get(flag)) is not None]
         # A short text's n-grams are cheaper spelled out and looked up than hashed: numpy's fixed
         # cost per call outweighs the per-n-gram work below about SHORT_TEXT characters.
         wanted = []
         for text in p.chars:
             if len(text) < SHORT_TEXT:
-                found += [i for gram in char_grams(text) if (i := self.index.get(gram)) is not None]
+                found += [i for gram in char_grams(text) if (i := grams.get(gram)) is not None]
             else:
                 wanted += _text_gram_hashes(f" {text} ")
         if not wanted or not self._gram_hashes.size:
@@ -222,7 +237,7 @@ def model() -> tuple[Classifier, clustering.Clusters | None]:
     assert classifier.labels == TASK_TYPES, (
         "detector.npz was trained for other task types; run make train-classifier"
     )
-    return classifier, clustering.load(classifier.index, TASK_TYPES, classifier.fingerprint)
+    return classifier, clustering.load(classifier.vocabulary_index(), TASK_TYPES, classifier.fingerprint)
 
 
 def __getattr__(name: str) -> Any:
