@@ -175,8 +175,11 @@ class Classifier:
         unique, counts = np.unique(ids, return_counts=True)
         return unique, self._weighted(unique, counts)
 
-    def _weighted(self, unique: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        x = (1.0 + np.log(counts)) * self.idf[unique].astype(np.float64)  # sublinear tf, as trained
+    def _weighted(self, unique: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+        """The normalized TF-IDF weights; counts None: every id once (each tf 1, and 1 + log 1 is 1)."""
+        x = self.idf[unique].astype(np.float64)
+        if counts is not None:
+            x *= 1.0 + np.log(counts)  # sublinear tf, as trained
         x /= np.sqrt(x @ x)
         return x
 
@@ -188,14 +191,11 @@ class Classifier:
         if not found:
             return self.vector(np.zeros(0, dtype=np.int64))
         distinct = set(found)
-        if len(distinct) == len(found):
-            # No repeats (a short prompt's usual case): every tf is 1, and 1 + log(1) is 1.
-            unique = np.array(sorted(distinct), dtype=np.int64)  # np.unique's order: same sums
-            x = self.idf[unique].astype(np.float64)
-            x /= np.sqrt(x @ x)
-            return unique, x
+        if len(distinct) == len(found):  # no repeats, a short prompt's usual case: no count needed
+            unique = np.array(sorted(distinct), dtype=np.int64)  # np.unique's order: the same sums
+            return unique, self._weighted(unique, None)
         counted = Counter(found)
-        order = sorted(counted)
+        order = sorted(counted)  # np.unique's order, so the sums below add up in the same order
         unique = np.array(order, dtype=np.int64)
         return unique, self._weighted(unique, np.array([counted[i] for i in order], dtype=np.int64))
 
