@@ -5,7 +5,10 @@ moment the one before them has been passed on; written one by one, each costs th
 `transport.write`, which is a socket send() of its own (~10 % of the event loop's samples for
 streams at 8 in flight, bench/README.md). `relay` takes every part the iterator can give without
 waiting, writes them as one, and only then waits for the next: nothing is held back that is ready,
-so the first byte and every later one leave as early as they did one write per part.
+so every byte leaves as early as it did one write per part. The first part is the exception: it is
+written alone, before the next is asked for. An upstream that answers at once delivers the whole
+stream in one read, and gathering it would hold the first token back until the last had been
+relayed; the reader waits on the first token, the rest can share a write.
 
 Knowing whether the next part is ready means starting `__anext__()` and seeing whether it finishes
 without suspending. When it suspends, `_resume` finishes it exactly as `await` would have: the
@@ -24,31 +27,38 @@ from typing import Any
 
 
 async def relay(parts: AsyncIterator[bytes], write: Callable[[bytes, bool], Awaitable[None]]) -> None:
-    """`write(data, more)` every part of `parts`, each run of parts that were ready together as one;
-    the last write has more=False and carries the last run (b"" when the end came after a wait)."""
+    """`write(data, more)` every part of `parts`: the first alone, then each run of parts that were
+    ready together as one; the last write has more=False and carries the last run (b"" when the end
+    came after a wait or right after the first part)."""
     ready: list[bytes] = []
+    first = True
     while True:
         step = parts.__anext__()
         try:
             waiting = step.send(None)  # type: ignore[attr-defined]  # a coroutine-like awaitable
         except StopIteration as done:
-            ready.append(done.value)  # there without waiting: keep gathering
-            continue
+            part = done.value  # there without waiting
         except StopAsyncIteration:
             break
-        if ready:
+        else:
+            if ready:
+                try:
+                    await write(b"".join(ready), True)
+                except BaseException as exc:
+                    # An iterator that ends on it: what was being written still failed.
+                    with contextlib.suppress(StopAsyncIteration):
+                        await _resume(step, waiting, throw=exc)
+                    raise
+                ready = []
             try:
-                await write(b"".join(ready), True)
-            except BaseException as exc:
-                # An iterator that ends on it: what was being written still failed.
-                with contextlib.suppress(StopAsyncIteration):
-                    await _resume(step, waiting, throw=exc)
-                raise
-            ready = []
-        try:
-            ready.append(await _resume(step, waiting))
-        except StopAsyncIteration:
-            break
+                part = await _resume(step, waiting)
+            except StopAsyncIteration:
+                break
+        if first:
+            first = False
+            await write(part, True)
+        else:
+            ready.append(part)
     await write(b"".join(ready), False)
 
 
