@@ -35,6 +35,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from routerapp import heap
 from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, QueryTag, Span
 from routerapp.observability import metrics, otlp, rollups
 from routerapp.observability.drafts import RecordDraft
@@ -131,6 +132,8 @@ class HistoryWriter:
                     break
             with self._flush_lock:
                 self._write(batch)
+            # The batch's drafts and rows are free now: their pages back to the system (heap.py).
+            heap.release_now_and_then()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write everything submitted so far before returning (shutdown, tests, commands).

@@ -42,6 +42,8 @@ EVENT_SEQ_KEY = "learning:events"
 EVENT_TTL_S = 3600
 # At most this many events are read in one check; a process further behind reloads the rows.
 MAX_EVENTS_PER_CHECK = 500
+# How many of its own scored answers a process keeps to replay onto a reloaded snapshot.
+RECENT_ANSWERS = 10_000
 
 
 def event_key(seq: int) -> str:
@@ -73,8 +75,13 @@ class LiveStore:
         self._rows: tuple[Any, int] = (None, 0)  # rows_stamp() when the snapshot was read
         self._reloading = False
         self._lock = threading.Lock()
-        # Observations made here, so a reload keeps the ones newer than the rows it read.
-        self._recent: deque[tuple[float, str, Hashable, dict[str, Any]]] = deque(maxlen=20_000)
+        # Answers scored here, so a reload keeps the ones newer than the rows it read: one flat
+        # tuple each, (time, patterns, key, quality, latency_ms, cost_usd, completion_tokens),
+        # the patterns tuple shared (patterns_of). A tuple and a dict of stats per pattern held
+        # ~800 bytes an answer, ~8 MB of a server's resident size once full; this ~250.
+        self._recent: deque[tuple[float, tuple[str, ...], Hashable, float, float | None, float, float]] = (
+            deque(maxlen=RECENT_ANSWERS)
+        )
 
     def reset(self) -> None:
         """Forget everything (tests: each starts from an empty database and cache)."""
@@ -87,9 +94,39 @@ class LiveStore:
             self._check()
         return self._store
 
-    def observe(self, pattern: str, key: Hashable, **stats: Any) -> None:  # PatternStore.observe's
-        self._store.observe(pattern, key, **stats)
-        self._recent.append((time.time(), pattern, key, stats))
+    def observe(
+        self,
+        patterns: tuple[str, ...],
+        key: Hashable,
+        *,
+        quality: float,
+        latency_ms: float | None = None,
+        cost_usd: float = 0.0,
+        completion_tokens: float = 0.0,
+    ) -> None:
+        """One scored answer, for each of its patterns (PatternStore.observe's statistics)."""
+        self._remember(patterns, key, quality, latency_ms, cost_usd, completion_tokens, self._store)
+        self._recent.append((time.time(), patterns, key, quality, latency_ms, cost_usd, completion_tokens))
+
+    @staticmethod
+    def _remember(
+        patterns: tuple[str, ...],
+        key: Hashable,
+        quality: float,
+        latency_ms: float | None,
+        cost_usd: float,
+        completion_tokens: float,
+        store: PatternStore,
+    ) -> None:
+        for pattern in patterns:
+            store.observe(
+                pattern,
+                key,
+                quality=quality,
+                latency_ms=latency_ms,
+                cost_usd=cost_usd,
+                completion_tokens=completion_tokens,
+            )
 
     def reload(self) -> None:
         """Rebuild the snapshot from the rows (sync; tests and commands call it directly)."""
@@ -117,9 +154,9 @@ class LiveStore:
                     completion_tokens_mean=row.completion_tokens_mean,
                 )
             # list(): one C-level copy, safe while the event loop appends.
-            for at, pattern, key, stats in list(self._recent):
+            for at, patterns, key, quality, latency_ms, cost_usd, tokens in list(self._recent):
                 if at > included_until:
-                    store.observe(pattern, key, **stats)
+                    self._remember(patterns, key, quality, latency_ms, cost_usd, tokens, store)
             self._store, self._version, self._seq = store, version, seq
 
     def _check(self) -> None:
@@ -236,14 +273,13 @@ def score_answer(
     assessment = quality.assess(draft.task_type, request.messages, answer, finish_reason)
     draft.quality_score = assessment.score
     draft.quality_problems = assessment.problems
-    for pattern in patterns_of(draft.task_type, draft.task_cluster):
-        live.observe(
-            pattern,
-            deployment_id,
-            quality=assessment.score,
-            latency_ms=latency_ms,
-            cost_usd=draft.cost_usd,
-            completion_tokens=float(draft.completion_tokens),
-        )
+    live.observe(
+        patterns_of(draft.task_type, draft.task_cluster),
+        deployment_id,
+        quality=assessment.score,
+        latency_ms=latency_ms,
+        cost_usd=draft.cost_usd,
+        completion_tokens=float(draft.completion_tokens),
+    )
     if group.judge_model and group.judge_sample_rate > 0 and random.random() < group.judge_sample_rate:
         draft.judge_pending = True

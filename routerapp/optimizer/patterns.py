@@ -14,6 +14,7 @@ a few hundred answers, and one nobody picked for a while grows uncertain again a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 
@@ -31,10 +32,14 @@ def cluster_key(cluster: int | None) -> str | None:
     return None if cluster is None else f"cluster:{cluster}"
 
 
-def patterns_of(task_type: str, cluster: int | None) -> list[str]:
-    """The patterns an answer teaches: its task type's, and its cluster's when it has one."""
+@functools.lru_cache(maxsize=4096)
+def patterns_of(task_type: str, cluster: int | None) -> tuple[str, ...]:
+    """The patterns an answer teaches: its task type's, and its cluster's when it has one.
+
+    Remembered (a few task types times the clusters): the live store keeps the same tuple, not two
+    new strings, for each of the answers it holds (routerapp.optimizer.learning.LiveStore)."""
     key = cluster_key(cluster)
-    return [pattern_key(task_type)] if key is None else [pattern_key(task_type), key]
+    return (pattern_key(task_type),) if key is None else (pattern_key(task_type), key)
 
 
 @dataclass(slots=True)

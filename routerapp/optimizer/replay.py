@@ -49,7 +49,7 @@ class Prompt:
     cluster: int | None = None
 
     @property
-    def patterns(self) -> list[str]:
+    def patterns(self) -> tuple[str, ...]:
         return patterns_of(self.pattern.removeprefix("task:"), self.cluster)
 
 

@@ -190,8 +190,17 @@ def test_a_reload_after_feedback_keeps_what_this_process_learned_since_the_last_
     a, b = create_model("m", [(provider, "a"), (provider, "b")]).deployments.order_by("id")
     live.reload()
     for _ in range(40):
-        live.observe("task:code", a.id, quality=0.9, latency_ms=10.0, cost_usd=0.001, completion_tokens=5.0)
-        live.observe("task:code", b.id, quality=0.2, latency_ms=10.0, cost_usd=0.001, completion_tokens=5.0)
+        live.observe(  # an answer teaches its task type and its cluster
+            ("task:code", "cluster:3"),
+            a.id,
+            quality=0.9,
+            latency_ms=10.0,
+            cost_usd=0.001,
+            completion_tokens=5.0,
+        )
+        live.observe(
+            ("task:code",), b.id, quality=0.2, latency_ms=10.0, cost_usd=0.001, completion_tokens=5.0
+        )
     # Feedback writes a row (no rebuild): the snapshot keeps what it learned, feedback included.
     OptimizerPattern.objects.create(pattern="task:code", deployment=b, count=1, quality_mean=1.0)
     assert live.snapshot().arm("task:code", a.id).n == pytest.approx(40, rel=0.2)
@@ -200,4 +209,6 @@ def test_a_reload_after_feedback_keeps_what_this_process_learned_since_the_last_
     snapshot = live.snapshot()
     assert snapshot.arm("task:code", a.id).n == pytest.approx(40, rel=0.2)
     assert snapshot.arm("task:code", a.id).mean_quality == pytest.approx(0.9)
+    assert snapshot.arm("cluster:3", a.id).n == pytest.approx(40, rel=0.2)
+    assert snapshot.arm("cluster:3", a.id).mean_latency_ms == pytest.approx(10.0)
     assert snapshot.arm("task:code", b.id).n > 30
