@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -14,6 +13,7 @@ from django_htmx.middleware import HtmxDetails
 
 from dashboard.forms import HistoryFilter
 from routerapp import stats
+from routerapp.conf import router_settings
 from routerapp.models import Attempt, Deployment, ErrorGroup, ModelGroup, QueryRecord
 from routerapp.stats.ensembles import ensemble_stats
 from routerapp.stats.patterns import pattern_boards
@@ -255,6 +255,6 @@ def patterns(request: HtmxHttpRequest) -> HttpResponse:
                 .order_by("name")
             ),
             "boards": pattern_boards(model),
-            "learning_window": settings.ROUTER["LEARNING_WINDOW"],
+            "learning_window": router_settings()["LEARNING_WINDOW"],
         },
     )

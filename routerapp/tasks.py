@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
+
+from routerapp.conf import router_settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def prune_history(days: int | None = None) -> str:
     """Delete history older than ROUTER["HISTORY_RETENTION_DAYS"] (or `days`)."""
     from routerapp.retention import prune_history as prune
 
-    keep_days: int = days or settings.ROUTER["HISTORY_RETENTION_DAYS"]
+    keep_days: int = days or router_settings()["HISTORY_RETENTION_DAYS"]
     deleted = prune(older_than=timedelta(days=keep_days))
     return f"deleted {deleted} requests older than {keep_days} days"
 
@@ -62,7 +63,7 @@ def compact_statistics(days: int | None = None) -> str:
     """Drop hourly statistics and error groups older than ROUTER["STATS_RETENTION_DAYS"]."""
     from routerapp.models import ErrorGroup, StatsRollup
 
-    days = days or settings.ROUTER["STATS_RETENTION_DAYS"]
+    days = days or router_settings()["STATS_RETENTION_DAYS"]
     cutoff = timezone.now() - timedelta(days=days)
     hours = StatsRollup.objects.filter(hour__lt=cutoff).delete()[0]
     groups = ErrorGroup.objects.filter(last_seen__lt=cutoff).delete()[0]

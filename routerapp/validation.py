@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from django.conf import settings
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from routerapp.conf import router_settings
 from routerapp.errors import InvalidRequestError
 from routerapp.providers.base import ChatRequest, EmbeddingRequest
 
@@ -141,7 +141,7 @@ class Message(Open):
             raise field_error("content", "is required")
         if self.role == "tool" and not self.tool_call_id:
             raise field_error("tool_call_id", "is required in a 'tool' message")
-        limit = settings.ROUTER["MAX_MESSAGE_CHARS"]
+        limit = router_settings()["MAX_MESSAGE_CHARS"]
         if isinstance(self.content, str):
             length = len(self.content)
         else:
@@ -195,7 +195,7 @@ class StreamOptions(Closed):
 
 
 def max_messages() -> int:
-    return settings.ROUTER["MAX_MESSAGES"]
+    return router_settings()["MAX_MESSAGES"]
 
 
 class RouterOptions(Open):
@@ -248,7 +248,7 @@ class ChatCompletionIn(RouterOptions):
     def _limits(self) -> ChatCompletionIn:
         if len(self.messages) > max_messages():
             raise field_error("messages", f"has {len(self.messages)} messages; the limit is {max_messages()}")
-        cap = settings.ROUTER["MAX_OUTPUT_TOKENS"]
+        cap = router_settings()["MAX_OUTPUT_TOKENS"]
         for name in ("max_tokens", "max_completion_tokens"):
             value = getattr(self, name)
             if value is not None and value > cap:
@@ -424,7 +424,7 @@ class EmbeddingsIn(RouterOptions):
 
     @model_validator(mode="after")
     def _limits(self) -> EmbeddingsIn:
-        limit = settings.ROUTER["MAX_MESSAGE_CHARS"]
+        limit = router_settings()["MAX_MESSAGE_CHARS"]
         texts = [self.input] if isinstance(self.input, str) else self.input
         for text in texts:
             if isinstance(text, str) and len(text) > limit:

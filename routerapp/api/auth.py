@@ -12,11 +12,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import SessionAuthIsStaff
 from ninja.security.base import AuthBase
 
+from routerapp.conf import router_settings
 from routerapp.errors import AuthenticationError, PermissionDeniedError
 from routerapp.observability.tracing import start_trace, traced
 from routerapp.routing.table import KeyInfo, tables
@@ -58,7 +58,7 @@ class ClientKey(AuthBase):
         if self.starts_request:
             started = time.perf_counter()
             request.router_started = started  # type: ignore[attr-defined]  # read by request_started()
-            if settings.ROUTER["TRACING"]:
+            if router_settings()["TRACING"]:
                 start_trace(started)  # the RecordDraft made for this request picks it up
         return await resolve_key(presented_key(request))
 

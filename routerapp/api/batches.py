@@ -6,7 +6,6 @@ A client key sees its own files and batches only: another key's ids answer 404, 
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from pydantic import ValidationError
@@ -15,6 +14,7 @@ from routerapp import batches, errors
 from routerapp.api.auth import client_key, v1_auth
 from routerapp.api.gate import MULTIPART_SLACK_BYTES
 from routerapp.api.openai import json_response, read_body
+from routerapp.conf import router_settings
 from routerapp.validation import parse_body
 
 router = Router(tags=["batches"], auth=v1_auth)
@@ -37,7 +37,7 @@ def _page(objects: list[dict], has_more: bool) -> HttpResponse:
 
 
 def _read_upload(request: HttpRequest) -> tuple[str, bytes, str]:
-    limit = settings.ROUTER["BATCH_MAX_FILE_BYTES"]
+    limit = router_settings()["BATCH_MAX_FILE_BYTES"]
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK_BYTES:
         raise errors.RequestTooLargeError(

@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
-from django.conf import settings
 
 from routerapp import anthropic_format, errors
 from routerapp.api.auth import key_in_headers, resolve_key
+from routerapp.conf import router_settings
 from routerapp.observability.tracing import start_trace
 from routerapp.routing import record_rejected
 from routerapp.routing.table import KeyInfo
@@ -46,8 +46,8 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 def body_limit(path: str) -> int:
     """The largest body accepted on `path`, in bytes: batch files have their own limit."""
     if path.startswith("/v1/files"):
-        return settings.ROUTER["BATCH_MAX_FILE_BYTES"] + MULTIPART_SLACK_BYTES
-    return settings.ROUTER["MAX_BODY_BYTES"]
+        return router_settings()["BATCH_MAX_FILE_BYTES"] + MULTIPART_SLACK_BYTES
+    return router_settings()["MAX_BODY_BYTES"]
 
 
 # Anthropic's endpoints answer errors in Anthropic's shape, the one its SDK parses.
@@ -78,7 +78,7 @@ class Gate:
         tagged = with_request_id(send, request_id, path)
         headers = header_dict(scope["headers"])
         hot = self.hot.get(path) if scope["method"] == "POST" else None
-        if hot is not None and settings.ROUTER["TRACING"]:
+        if hot is not None and router_settings()["TRACING"]:
             # The request's trace starts here (in Django, ClientKey starts it): the gate's
             # authentication is its first span.
             start_trace(started)

@@ -9,18 +9,18 @@ from __future__ import annotations
 import hmac
 import os
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from routerapp.api.auth import presented_key
+from routerapp.conf import router_settings
 
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    token = settings.ROUTER["METRICS_TOKEN"]
+    token = router_settings()["METRICS_TOKEN"]
     if not token:
         raise Http404("metrics are disabled: set ROUTER_METRICS_TOKEN")
     if not hmac.compare_digest(presented_key(request).encode(), token.encode()):

@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from routerapp import errors
 from routerapp.batches import jsonl, runner
+from routerapp.conf import router_settings
 from routerapp.models import Batch, File
 
 COMPLETION_WINDOWS = {"24h": timedelta(hours=24)}
@@ -55,14 +55,14 @@ def create_file(*, api_key_id: int | None, filename: str, content: bytes, purpos
         raise errors.InvalidRequestError(
             f"'purpose' must be \"batch\" here (got {purpose!r}).", param="purpose"
         )
-    limit = settings.ROUTER["BATCH_MAX_FILE_BYTES"]
+    limit = router_settings()["BATCH_MAX_FILE_BYTES"]
     if len(content) > limit:
         raise errors.RequestTooLargeError(
             f"The file is {len(content)} bytes; the limit is {limit} bytes.", param="file"
         )
     if not content.strip():
         raise errors.InvalidRequestError("The file is empty.", param="file")
-    max_lines = settings.ROUTER["BATCH_MAX_LINES"]
+    max_lines = router_settings()["BATCH_MAX_LINES"]
     lines = jsonl.count_lines(content)
     if lines > max_lines:
         raise errors.InvalidRequestError(

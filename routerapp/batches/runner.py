@@ -21,13 +21,13 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from routerapp import errors
 from routerapp.batches import jsonl
+from routerapp.conf import router_settings
 from routerapp.models import Batch, BatchItem, File
 from routerapp.providers import close_clients
 from routerapp.routing import Completion, route
@@ -45,7 +45,7 @@ MAX_RATE_LIMIT_WAIT_S = 30.0
 
 
 def _lease_s() -> float:
-    return settings.ROUTER["BATCH_LEASE_S"]
+    return router_settings()["BATCH_LEASE_S"]
 
 
 def claim(batch_id: str, owner: str) -> bool:
@@ -212,13 +212,13 @@ class Run:
         key = await self._key()
         if key is None:
             self.stop.set("key", "invalid_api_key", "The batch's API key was revoked.")
-        deadline = time.monotonic() + settings.ROUTER["BATCH_SLICE_S"]
-        gate = asyncio.Semaphore(settings.ROUTER["BATCH_CONCURRENCY"])
+        deadline = time.monotonic() + router_settings()["BATCH_SLICE_S"]
+        gate = asyncio.Semaphore(router_settings()["BATCH_CONCURRENCY"])
         in_flight: set[asyncio.Task] = set()
         heartbeat = asyncio.create_task(self._heartbeat(deadline))
         try:
             while not self.stop.reason:
-                chunk = await db(_next_pending, self.batch.pk, settings.ROUTER["BATCH_CONCURRENCY"] * 4)
+                chunk = await db(_next_pending, self.batch.pk, router_settings()["BATCH_CONCURRENCY"] * 4)
                 if not chunk:
                     break
                 for item in chunk:

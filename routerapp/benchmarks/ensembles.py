@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
 
 from routerapp import ensembling
+from routerapp.conf import router_settings
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer.quality import final_number
 from routerapp.providers import closing_clients
@@ -397,7 +397,7 @@ def run(
     if questions < 1:
         raise CommandError("--questions must be at least 1")
     # Member answers must be kept whole in the drafts this bench reads back.
-    settings.ROUTER["STORE_BODIES"] = "full"
+    router_settings()["STORE_BODIES"] = "full"
     out = command.stdout
     table = build_table()
     if fit:

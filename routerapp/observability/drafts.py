@@ -6,12 +6,12 @@ writer (routerapp.observability.writer), which persists it in batches off the re
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
-from django.utils import timezone
-
+from routerapp.conf import router_settings
 from routerapp.observability.tracing import Trace, current_trace
 from routerapp.providers.base import Usage
 
@@ -77,7 +77,8 @@ class RecordDraft:
     # The answering upstream's x-ratelimit-* headers, returned to the client (not stored).
     upstream_headers: dict[str, str] = field(default_factory=dict)
     ensemble: dict[str, Any] | None = None  # ensembles: see QueryRecord.ensemble
-    created_at: Any = field(default_factory=timezone.now)
+    # timezone.now() without its read of settings.USE_TZ (on in routerapp/settings.py), per request.
+    created_at: datetime = field(default_factory=functools.partial(datetime.now, UTC))
     # The request's spans (observability.tracing), stored as Span rows in the same batch.
     trace: Trace | None = field(default_factory=current_trace)
 
@@ -97,11 +98,11 @@ class RecordDraft:
 
 
 def body_for_storage(text: str) -> str:
-    mode = settings.ROUTER["STORE_BODIES"]
+    mode = router_settings()["STORE_BODIES"]
     if mode == "off":
         return ""
     if mode == "truncated":
-        limit = settings.ROUTER["BODY_TRUNCATE_CHARS"]
+        limit = router_settings()["BODY_TRUNCATE_CHARS"]
         return text if len(text) <= limit else text[:limit] + "…"
     return text
 
@@ -109,10 +110,10 @@ def body_for_storage(text: str) -> str:
 def params_for_storage(params: dict[str, Any]) -> dict[str, Any]:
     """The request's fields beside its messages (tools, sampling, response_format), kept as the
     bodies are: not at all when ROUTER["STORE_BODIES"] is off, the tools' text cut when truncated."""
-    mode = settings.ROUTER["STORE_BODIES"]
+    mode = router_settings()["STORE_BODIES"]
     if mode == "off":
         return {}
     if mode == "truncated":
-        limit = settings.ROUTER["BODY_TRUNCATE_CHARS"]
+        limit = router_settings()["BODY_TRUNCATE_CHARS"]
         return {k: (v if len(repr(v)) <= limit else repr(v)[:limit] + "…") for k, v in params.items()}
     return dict(params)

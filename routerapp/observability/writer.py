@@ -30,12 +30,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from routerapp import heap
+from routerapp.conf import router_settings
 from routerapp.models import ApiKey, Attempt, QuarantinedRecord, QueryRecord, QueryTag, Span
 from routerapp.observability import metrics, otlp, rollups
 from routerapp.observability.drafts import RecordDraft
@@ -73,7 +73,7 @@ class HistoryWriter:
         self._queue.put(draft)
         if self._thread is None:
             self._start()
-        elif self._queue.qsize() >= settings.ROUTER["HISTORY_FLUSH_ROWS"]:
+        elif self._queue.qsize() >= router_settings()["HISTORY_FLUSH_ROWS"]:
             self._full.set()
 
     def defer(self, draft: RecordDraft, finish: Callable[[], None]) -> None:
@@ -111,8 +111,8 @@ class HistoryWriter:
                 atexit.register(self.flush)
 
     def _run(self) -> None:
-        interval = settings.ROUTER["HISTORY_FLUSH_S"]
-        max_rows = settings.ROUTER["HISTORY_FLUSH_ROWS"]
+        interval = router_settings()["HISTORY_FLUSH_S"]
+        max_rows = router_settings()["HISTORY_FLUSH_ROWS"]
         while not self._stopping:
             batch: list[RecordDraft] = []
             try:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.conf import settings
 
+from routerapp.conf import router_settings
 from routerapp.providers.base import ChatRequest
 from routerapp.sharedcache import cache
 
@@ -65,4 +65,6 @@ def lookup(key: str) -> CachedAnswer | None:
 
 
 def store(key: str, answer: CachedAnswer, ttl_s: float | None) -> None:
-    cache().set(key, answer.to_dict(), timeout=ttl_s if ttl_s is not None else settings.ROUTER["CACHE_TTL_S"])
+    cache().set(
+        key, answer.to_dict(), timeout=ttl_s if ttl_s is not None else router_settings()["CACHE_TTL_S"]
+    )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import time
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from routerapp import errors
+from routerapp.conf import router_settings
 from routerapp.models import OptimizerPattern, QueryRecord
 from routerapp.observability.writer import writer
 from routerapp.optimizer.learning import publish_rescore
@@ -64,9 +64,9 @@ def _wait_until_written(request_id: str) -> None:
     if records.exists():
         return
     writer.flush()
-    deadline = time.monotonic() + 2 * settings.ROUTER["HISTORY_FLUSH_S"]
+    deadline = time.monotonic() + 2 * router_settings()["HISTORY_FLUSH_S"]
     while not records.exists() and time.monotonic() < deadline:
-        time.sleep(settings.ROUTER["HISTORY_FLUSH_S"] / 4)
+        time.sleep(router_settings()["HISTORY_FLUSH_S"] / 4)
 
 
 def _find(request_id: str, api_key_id: int | None) -> QueryRecord:

@@ -26,10 +26,10 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
-from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Count, Max, Q
 
+from routerapp.conf import router_settings
 from routerapp.observability.drafts import RecordDraft
 from routerapp.optimizer import detect, quality
 from routerapp.optimizer.patterns import PatternStore, patterns_of
@@ -89,7 +89,7 @@ class LiveStore:
 
     def snapshot(self) -> PatternStore:
         now = time.monotonic()
-        if now - self._checked_at >= settings.ROUTER["LEARNING_CHECK_S"]:
+        if now - self._checked_at >= router_settings()["LEARNING_CHECK_S"]:
             self._checked_at = now
             self._check()
         return self._store

@@ -13,9 +13,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-
 from routerapp import errors
+from routerapp.conf import router_settings
 from routerapp.optimizer import cache, rewrite, switches
 from routerapp.providers.base import ChatRequest
 
@@ -62,7 +61,7 @@ def prepare(
         and template is not None
         and template.instructions
         and task is not None
-        and task.confidence >= settings.ROUTER["INSTRUCTIONS_MIN_CONFIDENCE"]
+        and task.confidence >= router_settings()["INSTRUCTIONS_MIN_CONFIDENCE"]
     ):
         messages = rewrite.add_instructions(messages, template.instructions)
         plan.applied["instructions"] = {"task_type": task.task_type}

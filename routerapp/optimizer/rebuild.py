@@ -13,11 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from routerapp.conf import router_settings
 from routerapp.models import Attempt, Deployment, OptimizerPattern, QueryRecord
 from routerapp.optimizer.learning import publish_snapshot
 from routerapp.optimizer.patterns import patterns_of
@@ -49,7 +49,7 @@ class RebuildSummary:
 
 
 def rebuild_patterns(window: int | None = None) -> RebuildSummary:
-    window = window or settings.ROUTER["LEARNING_WINDOW"]
+    window = window or router_settings()["LEARNING_WINDOW"]
     built_at = time.time()
     scored = (
         QueryRecord.objects.filter(quality_score__isnull=False, deployment__isnull=False)

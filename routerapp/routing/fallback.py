@@ -28,9 +28,8 @@ from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.conf import settings
-
 from routerapp import errors
+from routerapp.conf import router_settings
 from routerapp.observability.drafts import AttemptDraft, RecordDraft
 from routerapp.observability.tracing import record_span, span
 from routerapp.optimizer import plan as optimizer
@@ -98,7 +97,7 @@ def backoff_delay(retry: int, retry_after: float | None = None) -> float:
     """Seconds to wait before retry number `retry + 1`: base × 2^retry capped, then jittered down
     to as little as half ("equal jitter"): the cap stays a true maximum, and retries that reached it
     still spread out instead of firing in step."""
-    base, cap = settings.ROUTER["BACKOFF_BASE_S"], settings.ROUTER["BACKOFF_MAX_S"]
+    base, cap = router_settings()["BACKOFF_BASE_S"], router_settings()["BACKOFF_MAX_S"]
     delay = min(cap, base * BACKOFF_FACTOR**retry) * random.uniform(0.5, 1.0)
     if retry_after:
         delay = max(delay, retry_after)
@@ -110,7 +109,7 @@ def timeouts_for(group: GroupInfo, deployment: DeploymentInfo, remaining: float)
     own = group.timeout_s or deployment.provider.timeout_s
     total = min(own, remaining)
     return Timeouts(
-        connect=min(total, settings.ROUTER["CONNECT_TIMEOUT_S"]),
+        connect=min(total, router_settings()["CONNECT_TIMEOUT_S"]),
         total=total,
         first_token=min(total, group.first_token_timeout_s or own),
         between_chunks=min(own, group.chunk_timeout_s or own),
@@ -119,7 +118,7 @@ def timeouts_for(group: GroupInfo, deployment: DeploymentInfo, remaining: float)
 
 def deadline_s(request: RoutedRequest) -> float:
     """Seconds the whole request may take: the client's `timeout`, else the router's default."""
-    return request.timeout_s or settings.ROUTER["REQUEST_DEADLINE_S"]
+    return request.timeout_s or router_settings()["REQUEST_DEADLINE_S"]
 
 
 class Attempter:
@@ -365,7 +364,7 @@ class Attempter:
                 if not exc.retryable or opened or retry == num_retries:
                     return None
                 delay = backoff_delay(retry, exc.retry_after)
-                if delay > settings.ROUTER["BACKOFF_MAX_S"] * 2:
+                if delay > router_settings()["BACKOFF_MAX_S"] * 2:
                     return None  # the upstream wants a long pause: better another deployment now
                 if delay >= self.remaining():
                     return None  # no time to wait and retry: another deployment may answer at once

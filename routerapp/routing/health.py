@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
 from routerapp import errors
+from routerapp.conf import router_settings
 from routerapp.models import Deployment
 from routerapp.providers import adapter_for, closing_clients
 from routerapp.providers.base import Timeouts
@@ -84,7 +84,7 @@ def apply_outcome(table: RoutingTable, deployment_id: int, ok: bool, checked_at:
         breaker.record_success(deployment)
     # As the breaker itself does: never cool the only deployment of a model name.
     elif (group := table.groups.get(deployment.group)) is not None and len(group.deployments) > 1:
-        breaker.open_until(deployment.id, checked_at.timestamp() + settings.ROUTER["HEALTH_COOLDOWN_S"])
+        breaker.open_until(deployment.id, checked_at.timestamp() + router_settings()["HEALTH_COOLDOWN_S"])
 
 
 class HealthSync:
@@ -103,14 +103,14 @@ class HealthSync:
 
     async def poll(self, table: RoutingTable) -> None:
         now = time.monotonic()
-        if now - self._checked_at < settings.ROUTER["CONFIG_CHECK_S"]:
+        if now - self._checked_at < router_settings()["CONFIG_CHECK_S"]:
             return
         self._checked_at = now  # before the read: requests arriving meanwhile do not read again
         await sync_to_async(self.read, thread_sensitive=False)(table)
 
     def read(self, table: RoutingTable) -> None:
         # A fresh process starts with every cooldown still running.
-        since = self._since or timezone.now() - timedelta(seconds=settings.ROUTER["HEALTH_COOLDOWN_S"])
+        since = self._since or timezone.now() - timedelta(seconds=router_settings()["HEALTH_COOLDOWN_S"])
         try:
             rows = Deployment.objects.filter(health_checked_at__gt=since).values_list(
                 "id", "health_status", "health_checked_at"
@@ -143,7 +143,7 @@ async def _probe_all(deployments: list[DeploymentInfo], timeout_s: float) -> lis
 
 async def _probe(deployment: DeploymentInfo, timeout_s: float) -> HealthResult:
     timeouts = Timeouts(
-        connect=min(timeout_s, settings.ROUTER["CONNECT_TIMEOUT_S"]),
+        connect=min(timeout_s, router_settings()["CONNECT_TIMEOUT_S"]),
         total=timeout_s,
         first_token=timeout_s,
         between_chunks=timeout_s,

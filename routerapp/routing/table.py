@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import ValidationError
 
+from routerapp import schema
+
 # The module, not its names: schema imports the strategy registry, whose package imports this
 # module, so nothing here may use schema's names before load time.
-from routerapp import schema
+from routerapp.conf import router_settings
 from routerapp.models import (
     ApiKey,
     ConfigVersion,
@@ -162,7 +163,7 @@ def bump_config_version() -> None:
 def load_table() -> RoutingTable:
     """Build a snapshot from the database (sync; called off the event loop)."""
     version = config_version()
-    defaults = settings.ROUTER
+    defaults = router_settings()
     providers: dict[int, ProviderConfig] = {}
     for p in Provider.objects.filter(enabled=True):
         providers[p.id] = ProviderConfig(
@@ -317,7 +318,7 @@ class TableCache:
         # clock that went back (an NTP step, a stopped test clock started again) ends the interval.
         now = clock.time()
         table = self._table
-        interval = settings.ROUTER["CONFIG_CHECK_S"]
+        interval = router_settings()["CONFIG_CHECK_S"]
         if force_check:
             interval = min(interval, FORCED_CHECK_S)
         if table is not None and 0 <= now - self._checked_at < interval:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.management.base import CommandError
 
+from routerapp.conf import router_settings
 from routerapp.management.base import RouterCommand
 from routerapp.retention import prune_history
 
@@ -39,7 +39,7 @@ class Command(RouterCommand):
             raise CommandError("--keep must be zero or a positive number of requests")
         age = parse_age(older_than) if older_than is not None else None
         if age is None and keep is None:
-            age = timedelta(days=settings.ROUTER["HISTORY_RETENTION_DAYS"])
+            age = timedelta(days=router_settings()["HISTORY_RETENTION_DAYS"])
         deleted = prune_history(older_than=age, keep=keep)
         rules = []
         if age is not None:
