@@ -25,6 +25,7 @@ from routerapp import anthropic_format, errors
 from routerapp.api.auth import key_in_headers, resolve_key
 from routerapp.conf import router_settings
 from routerapp.observability.tracing import start_trace
+from routerapp.observability.writer import writer
 from routerapp.routing import record_rejected
 from routerapp.routing.table import KeyInfo
 
@@ -73,6 +74,15 @@ class Gate:
         self.hot = hot or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # How busy the process is: the history writer batches its deferred bookkeeping while
+        # others are being served, and runs it at once for a request served alone.
+        writer.serving += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            writer.serving -= 1
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id, path = new_request_id(scope), scope["path"]
         tagged = with_request_id(send, request_id, path)

@@ -288,7 +288,7 @@ def _finish_completion(
             optimizer.remember(plan, result.content, result.finish_reason, result.usage, deployment.label)
 
     if submit:
-        writer.defer(draft, finish)  # after the answer is written (on the hot path)
+        writer.defer(draft, finish, request.task_slot.get)  # after the answer is written (on the hot path)
     else:
         finish()  # the caller (an ensemble) reads the draft as soon as this returns
     return Completion(
@@ -334,7 +334,7 @@ def _finish_stream(
             )
 
     if submit:
-        writer.defer(draft, finish)
+        writer.defer(draft, finish, session.request.task_slot.get)
     else:
         finish()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -9,12 +10,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import connection, models, transaction
 
 from routerapp.models import ApiKey, Attempt, Deployment, QueryRecord, Span
 from routerapp.observability.drafts import AttemptDraft
 from routerapp.observability.tracing import Trace
-from routerapp.observability.writer import HistoryWriter, write_batch
+from routerapp.observability.writer import DEFER_ROWS, DEFER_S, HistoryWriter, write_batch
 from tests.factories import create_key, create_model, create_provider, record_draft
 from tests.helpers import flush_history, wait_for
 
@@ -251,3 +253,121 @@ def test_failed_attempts_and_streams_are_spans_too(routed, client_for):
     assert names.count(("attempt", "error")) == 2  # the first try and its one retry
     assert names[-2:] == [("attempt", "ok"), ("stream", "ok")]
     assert spans[-1].attributes["chunks"] > 0
+
+
+# defer(): what only a record needs, run after its answer, in batches while the process is busy.
+
+
+def test_a_busy_process_runs_deferred_bookkeeping_as_one_batch_detections_first(history_writer):
+    writer = history_writer(flush_s=60, rows=1000)
+    order: list[str] = []
+
+    async def serve_three() -> None:
+        writer.serving = 3  # as the gate counts them: three requests in flight
+        for i in range(3):
+            writer.defer(
+                record_draft(request_id=f"batched-{i}"),
+                lambda i=i: order.append(f"finish {i}"),
+                lambda i=i: order.append(f"detect {i}"),
+            )
+        assert order == [] and writer.pending() == 3  # none runs on the loop's next turn
+        await asyncio.sleep(0)
+        assert order == []
+        await asyncio.sleep(DEFER_S * 3)
+        writer.serving = 0
+
+    asyncio.run(serve_three())
+    assert order == ["detect 0", "detect 1", "detect 2", "finish 0", "finish 1", "finish 2"]
+    writer.flush()
+    assert set(QueryRecord.objects.values_list("request_id", flat=True)) == {
+        "batched-0",
+        "batched-1",
+        "batched-2",
+    }
+
+
+def test_a_full_batch_runs_without_waiting_for_its_timer(history_writer):
+    writer = history_writer(flush_s=60, rows=1000)
+    ran: list[int] = []
+
+    async def serve_many() -> None:
+        writer.serving = 2
+        for i in range(DEFER_ROWS):
+            writer.defer(record_draft(request_id=f"full-{i}"), lambda i=i: ran.append(i))
+        await asyncio.sleep(0)
+        assert ran == list(range(DEFER_ROWS))
+        writer.serving = 0
+
+    asyncio.run(serve_many())
+
+
+def test_a_request_served_alone_has_its_bookkeeping_on_the_next_turn(history_writer):
+    writer = history_writer(flush_s=60, rows=1000)
+    ran: list[str] = []
+
+    async def serve_one() -> None:
+        writer.serving = 1  # the request itself
+        writer.defer(
+            record_draft(request_id="alone"), lambda: ran.append("finish"), lambda: ran.append("detect")
+        )
+        assert ran == []
+        await asyncio.sleep(0)
+        assert ran == ["detect", "finish"]
+        writer.serving = 0
+
+    asyncio.run(serve_one())
+
+
+def test_bookkeeping_left_by_a_stopped_loop_is_run_by_flush(history_writer):
+    """A loop that ends before a batch's timer fires (a test's asyncio.run, a server shutting
+    down) leaves no record behind: flush() runs the batch itself."""
+    writer = history_writer(flush_s=60, rows=1000)
+    ran: list[str] = []
+
+    async def answer_and_leave() -> None:
+        writer.serving = 5
+        writer.defer(
+            record_draft(request_id="stranded"), lambda: ran.append("finish"), lambda: ran.append("detect")
+        )
+        writer.serving = 0
+
+    asyncio.run(answer_and_leave())
+    assert ran == [] and writer.pending() == 1
+    writer.flush()
+    assert ran == ["detect", "finish"]
+    assert QueryRecord.objects.filter(request_id="stranded").exists()
+
+
+def test_a_flush_on_the_loop_runs_its_batch_at_once(history_writer):
+    writer = history_writer(flush_s=60, rows=1000)
+    ran: list[str] = []
+
+    async def answer_and_flush() -> None:
+        writer.serving = 5
+        writer.defer(record_draft(request_id="flushed"), lambda: ran.append("finish"))
+        await sync_to_async(lambda: None)()  # the loop turns, the batch's timer has not fired
+        assert ran == []
+        writer.flush()
+        assert ran == ["finish"]
+        writer.serving = 0
+
+    asyncio.run(answer_and_flush())
+
+
+def test_a_failing_detection_is_logged_by_its_finish_and_the_request_still_recorded(history_writer, caplog):
+    writer = history_writer(flush_s=60, rows=1000)
+
+    def broken() -> None:
+        raise ValueError("the detector broke")
+
+    async def serve() -> None:
+        writer.serving = 2
+        writer.defer(record_draft(request_id="broken"), broken, broken)
+        writer.defer(record_draft(request_id="fine"), lambda: None)
+        await asyncio.sleep(DEFER_S * 3)
+        writer.serving = 0
+
+    asyncio.run(serve())
+    writer.flush()
+    assert set(QueryRecord.objects.values_list("request_id", flat=True)) == {"broken", "fine"}
+    assert "the bookkeeping of request broken failed" in caplog.text
