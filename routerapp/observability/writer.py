@@ -100,14 +100,15 @@ class HistoryWriter:
 
         While other requests are being served, the bookkeeping waits for company: the loop runs it
         in batches of up to DEFER_ROWS drafts, at most DEFER_S after the first, each batch running
-        every draft's `first` (its task detection) back to back, then every `finish`. Detection
+        every draft's `first` (its task detection) back to back, then every `finish` (which must
+        not need `first` to have run: outside a batch it does that work itself). Detection
         reads megabytes of vocabulary and weights; run between whole requests it found them out of
         the CPU's caches and cost ~3 times as much (bench/README.md). A request served alone has
         its bookkeeping on the loop's next turn, in the gap before the client's next request.
         flush() runs or waits for what is deferred."""
         loop = _running_loop()
         if loop is None:  # no loop (a stream's record made by the garbage collector): now
-            self._finish(draft, finish, first, deferred=False)
+            self._finish(draft, finish, deferred=False)
             return
         with self._done:
             self._deferred += 1
@@ -149,16 +150,8 @@ class HistoryWriter:
         for loop, later in stranded:
             self._drain(loop, later)
 
-    def _finish(
-        self,
-        draft: RecordDraft,
-        finish: Callable[[], None],
-        first: Callable[[], object] | None = None,
-        deferred: bool = True,
-    ) -> None:
+    def _finish(self, draft: RecordDraft, finish: Callable[[], None], deferred: bool = True) -> None:
         try:
-            if first is not None and not deferred:
-                first()
             finish()
         except Exception:
             # Not the request's fault, and it was answered: it is recorded all the same.
