@@ -61,6 +61,25 @@ def test_openai_usage_details_reach_the_client_and_the_history_priced_part_by_pa
         assert record.cost_usd == pytest.approx(0.00232)
 
 
+def test_a_price_changed_while_the_server_runs_bills_the_next_request(live_url, upstream, client_for):
+    """Resolved prices are kept per routing-table entry (pricing.prices): an edited price must
+    still reach the very next request, not the memo of the entry it replaced."""
+    provider = create_provider(name="oa", base_url=upstream.base_url)
+    group = create_model("m", [(provider, OPENAI_MODEL, OPENAI_PRICES)])
+    client = client_for(create_key())
+    client.chat.completions.create(model="m", messages=HI)
+
+    deployment = group.deployments.get()
+    deployment.output_cost_per_mtok = 80.0  # ten times the price of the 70 plain output tokens
+    deployment.save()
+    client.chat.completions.create(model="m", messages=HI)
+
+    before, after = records(model="m")
+    assert before.cost_parts["output"] == pytest.approx(70 * 8.0 / 1e6)
+    assert after.cost_parts["output"] == pytest.approx(70 * 80.0 / 1e6)
+    assert after.cost_parts["input"] == pytest.approx(OPENAI_PARTS["input"])  # the rest unchanged
+
+
 def test_anthropic_cache_reads_and_writes_are_counted_and_priced_from_genai_prices(
     live_url, anthropic_server, client_for
 ):
