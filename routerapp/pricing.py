@@ -66,27 +66,12 @@ def _catalogue(upstream_model: str, kind: str) -> Prices | None:
     )
 
 
-# Resolved prices by routing-table entry. Every answer reads them (its cost, the budget, the cost and
-# learned strategies): resolving five overrides against the catalogue was ~2 % of a request's CPU.
-# Entries are immutable and replaced, not changed, when the config changes; each memo keeps the
-# entry it was made for, so an id() reused by a newer entry never matches. Bounded: cleared when full.
-_resolved: dict[int, tuple[DeploymentInfo, Prices]] = {}
-RESOLVED_MAX = 4096
-
-
 def prices(deployment: DeploymentInfo) -> Prices:
-    """The deployment's five prices, every one resolved to a number."""
-    memo = _resolved.get(id(deployment))
-    if memo is not None and memo[0] is deployment:
-        return memo[1]
-    if len(_resolved) >= RESOLVED_MAX:
-        _resolved.clear()
-    resolved = _resolve(deployment)
-    _resolved[id(deployment)] = (deployment, resolved)
-    return resolved
+    """The deployment's five prices, every one resolved to a number.
 
-
-def _resolve(deployment: DeploymentInfo) -> Prices:
+    Resolved once per routing-table entry, when it is built (DeploymentInfo.prices): every answer
+    reads them, and resolving them per request was ~2 % of its CPU.
+    """
     s = deployment.settings
     overrides = (
         s.input_cost_per_mtok,
@@ -119,13 +104,13 @@ def _first(*values: float | None) -> float:
 
 def price_per_mtok(deployment: DeploymentInfo) -> tuple[float, float]:
     """Input and output prices: what the cost-based and learned strategies compare."""
-    p = prices(deployment)
+    p = deployment.prices
     return p.input, p.output
 
 
 def cost_parts(deployment: DeploymentInfo, usage: Usage) -> dict[str, float]:
     """The cost of `usage` on `deployment`, part by part (PARTS), in USD."""
-    p = prices(deployment)
+    p = deployment.prices
     plain_prompt = usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens
     counts_and_prices = {
         "input": (plain_prompt, p.input),

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pydantic import ValidationError
 
-from routerapp import schema
+from routerapp import pricing, schema
 
 # The module, not its names: schema imports the strategy registry, whose package imports this
 # module, so nothing here may use schema's names before load time.
@@ -48,6 +48,12 @@ class DeploymentInfo:
     provider: ProviderConfig
     upstream_model: str
     settings: schema.DeploymentSettings = field(default_factory=lambda: schema.DeploymentSettings())
+    # Resolved from `settings` and the price catalogue when the entry is built: entries are
+    # replaced, never changed, when the config changes, so an edited price reaches the next request.
+    prices: pricing.Prices = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prices", pricing.prices(self))
 
     @property
     def label(self) -> str:

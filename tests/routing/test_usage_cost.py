@@ -62,8 +62,8 @@ def test_openai_usage_details_reach_the_client_and_the_history_priced_part_by_pa
 
 
 def test_a_price_changed_while_the_server_runs_bills_the_next_request(live_url, upstream, client_for):
-    """Resolved prices are kept per routing-table entry (pricing.prices): an edited price must
-    still reach the very next request, not the memo of the entry it replaced."""
+    """Prices are resolved once per routing-table entry (DeploymentInfo.prices): an edited price
+    must still reach the very next request, through the entry that replaces it."""
     provider = create_provider(name="oa", base_url=upstream.base_url)
     group = create_model("m", [(provider, OPENAI_MODEL, OPENAI_PRICES)])
     client = client_for(create_key())
